@@ -1,0 +1,244 @@
+package raftlog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/hashicorp/raft"
+)
+
+// groupLog is one group's raft.LogStore and raft.StableStore inside the
+// node's Pebble. StoreLogs commits with pebble.Sync; concurrent commits of
+// different groups share one WAL fsync in Pebble's commit pipeline.
+type groupLog struct {
+	db    *pebble.DB
+	group uint64
+	// first and last cache the index range; 0 means empty.
+	first, last atomic.Uint64
+}
+
+var (
+	_ raft.LogStore    = (*groupLog)(nil)
+	_ raft.StableStore = (*groupLog)(nil)
+)
+
+func newGroupLog(s *Store, group uint64) (*groupLog, error) {
+	l := &groupLog{db: s.db, group: group}
+	lo := groupPrefix(group, kindLog)
+	hi := groupPrefix(group, kindLog+1)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	if it.First() {
+		l.first.Store(keySuffix(it.Key()))
+	}
+	if it.Last() {
+		l.last.Store(keySuffix(it.Key()))
+	}
+	return l, it.Error()
+}
+
+func (l *groupLog) FirstIndex() (uint64, error) { return l.first.Load(), nil }
+func (l *groupLog) LastIndex() (uint64, error)  { return l.last.Load(), nil }
+
+func (l *groupLog) GetLog(index uint64, out *raft.Log) error {
+	v, closer, err := l.db.Get(groupKey(l.group, kindLog, index))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return raft.ErrLogNotFound
+	}
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	if err := decodeLog(v, out, true); err != nil {
+		return fmt.Errorf("group %d raft entry %d: %w", l.group, index, err)
+	}
+	out.Index = index
+	return nil
+}
+
+func (l *groupLog) StoreLog(log *raft.Log) error { return l.StoreLogs([]*raft.Log{log}) }
+
+func (l *groupLog) StoreLogs(logs []*raft.Log) error {
+	if len(logs) == 0 {
+		return nil
+	}
+	b := l.db.NewBatch()
+	defer b.Close()
+	var key []byte
+	for _, lg := range logs {
+		key = appendGroupKey(key, l.group, kindLog, lg.Index)
+		op := b.SetDeferred(len(key), encodedLogSize(lg))
+		copy(op.Key, key)
+		encodeLog(op.Value[:0], lg)
+		op.Finish()
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("group %d store raft entries: %w", l.group, err)
+	}
+	if l.first.Load() == 0 {
+		l.first.Store(logs[0].Index)
+	}
+	l.last.Store(logs[len(logs)-1].Index)
+	return nil
+}
+
+// DeleteRange removes raft entries [min, max]. Raft calls it to truncate a
+// conflicting suffix on a follower; retention calls it for a prefix.
+func (l *groupLog) DeleteRange(min, max uint64) error {
+	err := l.db.DeleteRange(groupKey(l.group, kindLog, min), groupKey(l.group, kindLog, max+1), pebble.Sync)
+	if err != nil {
+		return err
+	}
+	first, last := l.first.Load(), l.last.Load()
+	switch {
+	case min <= first && max >= last:
+		l.first.Store(0)
+		l.last.Store(0)
+	case min <= first:
+		l.first.Store(max + 1)
+	case max >= last:
+		l.last.Store(min - 1)
+	}
+	return nil
+}
+
+// Stable store.
+
+func (l *groupLog) Set(key, val []byte) error {
+	return l.db.Set(groupKeyName(l.group, kindStable, string(key)), val, pebble.Sync)
+}
+
+func (l *groupLog) Get(key []byte) ([]byte, error) {
+	v, ok, err := (&Store{db: l.db}).get(groupKeyName(l.group, kindStable, string(key)))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errors.New("not found")
+	}
+	return v, nil
+}
+
+func (l *groupLog) SetUint64(key []byte, val uint64) error {
+	return l.Set(key, binary.BigEndian.AppendUint64(nil, val))
+}
+
+func (l *groupLog) GetUint64(key []byte) (uint64, error) {
+	v, err := l.Get(key)
+	if err != nil || len(v) != 8 {
+		return 0, nil // hashicorp/raft treats a missing value as zero.
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// Raft entry encoding: type(1) term(uvarint) appendedAt(varint unix ns)
+// extLen(uvarint) ext data. Data is last so it can be sliced without a copy.
+
+func encodedLogSize(l *raft.Log) int {
+	return 1 + uvarintLen(l.Term) + varintLen(appendedAtNanos(l)) +
+		uvarintLen(uint64(len(l.Extensions))) + len(l.Extensions) + len(l.Data)
+}
+
+func appendedAtNanos(l *raft.Log) int64 {
+	if l.AppendedAt.IsZero() {
+		return 0
+	}
+	return l.AppendedAt.UnixNano()
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+func varintLen(v int64) int {
+	u := uint64(v) << 1
+	if v < 0 {
+		u = ^u
+	}
+	return uvarintLen(u)
+}
+
+func encodeLog(dst []byte, l *raft.Log) []byte {
+	dst = append(dst, byte(l.Type))
+	dst = binary.AppendUvarint(dst, l.Term)
+	dst = binary.AppendVarint(dst, appendedAtNanos(l))
+	dst = binary.AppendUvarint(dst, uint64(len(l.Extensions)))
+	dst = append(dst, l.Extensions...)
+	return append(dst, l.Data...)
+}
+
+// decodeLog fills out from an encoded entry. With copyData the data is copied
+// (the caller keeps it past the Pebble value's lifetime).
+func decodeLog(v []byte, out *raft.Log, copyData bool) error {
+	if len(v) < 1 {
+		return errors.New("empty raft entry")
+	}
+	out.Type = raft.LogType(v[0])
+	p := 1
+	term, n := binary.Uvarint(v[p:])
+	if n <= 0 {
+		return errors.New("bad term")
+	}
+	p += n
+	at, n := binary.Varint(v[p:])
+	if n <= 0 {
+		return errors.New("bad append time")
+	}
+	p += n
+	extLen, n := binary.Uvarint(v[p:])
+	if n <= 0 || extLen > uint64(len(v)-p-n) {
+		return errors.New("bad extensions")
+	}
+	p += n
+	out.Term = term
+	out.AppendedAt = time.Time{}
+	if at != 0 {
+		out.AppendedAt = time.Unix(0, at)
+	}
+	out.Extensions = nil
+	if extLen > 0 {
+		out.Extensions = append([]byte(nil), v[p:p+int(extLen)]...)
+	}
+	p += int(extLen)
+	if copyData {
+		out.Data = append([]byte(nil), v[p:]...)
+	} else {
+		out.Data = v[p:]
+	}
+	return nil
+}
+
+// entryData returns the Data part and term of an encoded entry without
+// copying, for fetch.
+func entryData(v []byte) (data []byte, term uint64, typ raft.LogType, err error) {
+	var l raft.Log
+	if err := decodeLog(v, &l, false); err != nil {
+		return nil, 0, 0, err
+	}
+	return l.Data, l.Term, l.Type, nil
+}
+
+var pebbleLog atomic.Pointer[slog.Logger]
+
+// SetLogger sets the logger used for storage errors.
+func SetLogger(l *slog.Logger) { pebbleLog.Store(l) }
+
+func pebbleLogger() *slog.Logger {
+	if l := pebbleLog.Load(); l != nil {
+		return l
+	}
+	return slog.Default()
+}
