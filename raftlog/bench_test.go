@@ -44,7 +44,7 @@ func BenchmarkRaftlogAppend(b *testing.B) {
 						close(done)
 					}()
 					for range per {
-						futs <- p.Append(append([]byte(nil), batch...))
+						futs <- p.Append(batch)
 					}
 					close(futs)
 					<-done

@@ -14,14 +14,20 @@ import (
 	"github.com/skiffstream/skiff/protocol"
 )
 
-// Commands carried in a partition group's Raft entries (first byte of Data).
+// Commands carried in a partition group's Raft entries. The command is the
+// entry's Extensions (one byte) so that Data can be the produced batch
+// exactly as the client sent it: no copy on the way in or out.
 const (
-	// cmdAppend: [cmdAppend] batch. One record batch v2 as validated by the
-	// leader; its base offset is assigned by Apply.
+	// cmdAppend: Data is one record batch v2 as validated by the leader;
+	// its base offset is assigned by Apply.
 	cmdAppend = 1
-	// cmdTruncate: [cmdTruncate] newLogStartOffset(8). DeleteRecords and
-	// retention.
+	// cmdTruncate: Data is newLogStartOffset(8). DeleteRecords, retention.
 	cmdTruncate = 2
+)
+
+var (
+	extAppend   = []byte{cmdAppend}
+	extTruncate = []byte{cmdTruncate}
 )
 
 // AppendResult is what Apply decided for one produced batch.
@@ -102,22 +108,23 @@ func (f *partitionFSM) ApplyBatch(logs []*raft.Log) []any {
 			continue
 		}
 		f.applied = l.Index
-		if l.Type != raft.LogCommand || len(l.Data) == 0 {
+		if l.Type != raft.LogCommand || len(l.Extensions) != 1 {
 			continue
 		}
-		switch l.Data[0] {
+		switch l.Extensions[0] {
 		case cmdAppend:
-			r := f.applyAppend(b, l, l.Data[1:])
+			r := f.applyAppend(b, l, l.Data)
 			advanced = advanced || r.Err == nil
 			out[i] = r
 		case cmdTruncate:
-			if len(l.Data) != 9 {
+			if len(l.Data) != 8 {
 				out[i] = AppendResult{Err: kerr.InvalidRequest}
 				continue
 			}
-			out[i] = f.applyTruncate(b, int64(binary.BigEndian.Uint64(l.Data[1:])))
+			out[i] = f.applyTruncate(b, int64(binary.BigEndian.Uint64(l.Data)))
+			advanced = true
 		default:
-			out[i] = AppendResult{Err: fmt.Errorf("unknown partition command %d", l.Data[0])}
+			out[i] = AppendResult{Err: fmt.Errorf("unknown partition command %d", l.Extensions[0])}
 		}
 	}
 	b.Set(groupPrefix(f.group, kindMeta), f.encodeMeta(), nil)

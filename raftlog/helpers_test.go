@@ -31,8 +31,8 @@ func testBatch(t testing.TB, n, size int, pid int64, epoch int16, seq int32) []b
 	return b
 }
 
-// cmdBuf prefixes a batch with the free command byte Append wants.
-func cmdBuf(batch []byte) []byte { return append([]byte{0}, batch...) }
+// cmdBuf gives Append its own copy of a batch.
+func cmdBuf(batch []byte) []byte { return append([]byte(nil), batch...) }
 
 func openTestStore(t testing.TB, fs vfs.FS, dir string) *Store {
 	t.Helper()

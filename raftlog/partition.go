@@ -123,14 +123,13 @@ func raftErr(err error) error {
 
 // Append submits one validated record batch (see protocol.ValidateBatches) to
 // Raft. It does not wait: pipelined produce requests on a connection keep
-// their order because submission is in order. buf is the batch prefixed by
-// one free byte (the command tag), so the batch is not copied again.
-func (p *Partition) Append(buf []byte) *AppendFuture {
+// their order because submission is in order. The batch is not copied: it
+// must not change until the future completes.
+func (p *Partition) Append(batch []byte) *AppendFuture {
 	if p.raft.State() != raft.Leader {
 		return &AppendFuture{err: kerr.NotLeaderForPartition}
 	}
-	buf[0] = cmdAppend
-	return &AppendFuture{f: p.raft.Apply(buf, 0)}
+	return &AppendFuture{f: p.raft.ApplyLog(raft.Log{Data: batch, Extensions: extAppend}, 0)}
 }
 
 // Truncate moves the log start offset to offset (DeleteRecords). Records
@@ -139,8 +138,8 @@ func (p *Partition) Truncate(offset int64) AppendResult {
 	if p.raft.State() != raft.Leader {
 		return AppendResult{Err: kerr.NotLeaderForPartition}
 	}
-	cmd := binary.BigEndian.AppendUint64([]byte{cmdTruncate}, uint64(offset))
-	return (&AppendFuture{f: p.raft.Apply(cmd, 5*time.Second)}).Wait()
+	cmd := binary.BigEndian.AppendUint64(nil, uint64(offset))
+	return (&AppendFuture{f: p.raft.ApplyLog(raft.Log{Data: cmd, Extensions: extTruncate}, 5*time.Second)}).Wait()
 }
 
 // ReadOptions bound a Read.
@@ -209,11 +208,10 @@ func (p *Partition) Read(offset int64, o ReadOptions, dst []byte) ([]byte, error
 		if err != nil {
 			return dst, err
 		}
-		data, term, _, err := entryData(v)
-		if err != nil || len(data) < 1+protocol.BatchHeaderSize {
+		batch, term, _, err := entryData(v)
+		if err != nil || len(batch) < protocol.BatchHeaderSize {
 			return dst, fmt.Errorf("partition group %d raft entry %d: %v", p.group, e.raftIndex, err)
 		}
-		batch := data[1:]
 		n := len(dst)
 		dst = append(dst, batch...)
 		protocol.SetBaseOffset(dst[n:], e.baseOffset)
