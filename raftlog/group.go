@@ -57,7 +57,7 @@ func startGroup(s *Store, group uint64, fsm raft.FSM, o GroupOptions) (*raft.Raf
 	}
 	c.Logger = hclog.New(&hclog.LoggerOptions{
 		Name:   fmt.Sprintf("raft.group-%d", group),
-		Level:  hclog.Warn,
+		Level:  hclog.Error, // elections of single-voter groups at start are routine
 		Output: out,
 	})
 

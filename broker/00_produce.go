@@ -1,0 +1,153 @@
+package broker
+
+import (
+	"errors"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/skiffstream/skiff/protocol"
+	"github.com/skiffstream/skiff/raftlog"
+)
+
+// Produce, key 0, versions 3-12 (Kafka 4.x floor: v0-2 carried message
+// formats v0/v1, which Kafka 4 removed).
+//
+// Each partition's records must be exactly one record batch v2 (Kafka's rule
+// since v3); it is validated (length, magic, CRC-32C, record count) and
+// handed to the partition's Raft group as the bytes the client sent, except
+// that a topic with message.timestamp.type=LogAppendTime gets the broker's
+// time written into the batch (and its CRC recomputed). acks=1 and acks=-1
+// are answered after the batch is committed through Raft, so after an fsync;
+// acks=0 gets no response. Validation and Raft submission happen in request
+// order on the connection's read path; waiting for commits happens on the
+// write path, so pipelined produce requests overlap.
+//
+// # Notes
+//   - Transactional batches get INVALID_TXN_STATE until transactions land.
+//   - An unknown topic is created first when auto.create.topics.enable is on.
+
+func init() { regKey(0, 3, 12, handleProduce) }
+
+type produceSlot struct {
+	rp    *kmsg.ProduceResponseTopicPartition
+	fut   *raftlog.AppendFuture
+	topic string
+	size  int
+}
+
+func handleProduce(b *Broker, r *request) (reply, error) {
+	req := r.kreq.(*kmsg.ProduceRequest)
+	resp := respFor[*kmsg.ProduceResponse](r)
+	acksOK := req.Acks == 0 || req.Acks == 1 || req.Acks == -1
+	var slots []produceSlot
+	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
+	now := time.Now().UnixMilli()
+	for ti := range req.Topics {
+		rt := &req.Topics[ti]
+		st := &resp.Topics[ti]
+		st.Topic = rt.Topic
+		st.TopicID = rt.TopicID
+		t := b.topic(rt.Topic)
+		if t == nil && acksOK && b.cfg.AutoCreateTopics && b.autoCreate(rt.Topic) == 0 {
+			t = b.topic(rt.Topic)
+		}
+		st.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
+		for pi := range rt.Partitions {
+			rp := &rt.Partitions[pi]
+			sp := &st.Partitions[pi]
+			*sp = kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.BaseOffset = -1
+			sp.LogAppendTime = -1
+			sp.LogStartOffset = -1
+			if !acksOK {
+				sp.ErrorCode = kerr.InvalidRequiredAcks.Code
+				continue
+			}
+			p, code := b.producePartition(t, rp.Partition)
+			if code == 0 {
+				code = checkProduceBatch(rp.Records, t, r.version)
+			}
+			if code != 0 {
+				sp.ErrorCode = code
+				b.metrics.partitionError(0, code)
+				continue
+			}
+			if t.cfg.logAppendTime {
+				protocol.SetLogAppendTime(rp.Records, now)
+				sp.LogAppendTime = now
+			}
+			slots = append(slots, produceSlot{rp: sp, fut: p.Append(rp.Records), topic: rt.Topic, size: len(rp.Records)})
+		}
+	}
+	finish := func() kmsg.Response {
+		for _, s := range slots {
+			res := s.fut.Wait()
+			if res.Err != nil {
+				s.rp.ErrorCode = errCode(res.Err)
+				if s.rp.ErrorCode == kerr.UnknownServerError.Code {
+					b.log.Error("produce failed", "topic", s.topic, "partition", s.rp.Partition, "err", res.Err)
+				}
+				b.metrics.partitionError(0, s.rp.ErrorCode)
+				continue
+			}
+			s.rp.BaseOffset = res.BaseOffset
+			s.rp.LogStartOffset = res.LogStartOffset
+			b.metrics.topicIn.WithLabelValues(s.topic).Add(float64(s.size))
+		}
+		return resp
+	}
+	if req.Acks == 0 {
+		// No response, but the writer still waits so that a later
+		// request on this connection sees this one applied.
+		return reply{none: true, wait: func() kmsg.Response { finish(); return nil }}, nil
+	}
+	return reply{wait: finish}, nil
+}
+
+// producePartition finds the partition to append to, or the error code.
+func (b *Broker) producePartition(t *topicState, partition int32) (*raftlog.Partition, int16) {
+	if t == nil || partition < 0 || int(partition) >= len(t.parts) {
+		return nil, kerr.UnknownTopicOrPartition.Code
+	}
+	p := t.parts[partition]
+	if p == nil || !p.IsLeader() {
+		return nil, kerr.NotLeaderForPartition.Code
+	}
+	return p, 0
+}
+
+// checkProduceBatch validates a partition's records as Kafka does
+// (ProduceRequest.validateRecords, then LogValidator for magic 2) and
+// returns the error code, or 0. A batch that is not magic 2 is
+// INVALID_RECORD, as Kafka answers on Produce v3+; a damaged one (length,
+// CRC) is CORRUPT_MESSAGE.
+func checkProduceBatch(records []byte, t *topicState, version int16) int16 {
+	if len(records) == 0 {
+		return kerr.InvalidRecord.Code
+	}
+	var hs [2]protocol.BatchHeader
+	headers, err := protocol.AppendValidBatches(hs[:0], records)
+	switch {
+	case errors.Is(err, protocol.ErrUnsupportedMagic), errors.Is(err, protocol.ErrInvalidRecord):
+		return kerr.InvalidRecord.Code
+	case err != nil:
+		return kerr.CorruptMessage.Code
+	case len(headers) != 1:
+		return kerr.InvalidRecord.Code // v3+: exactly one batch per partition
+	}
+	h := headers[0]
+	switch {
+	case version < 7 && h.Compression() == protocol.CodecZstd:
+		return kerr.UnsupportedCompressionType.Code
+	case h.TotalSize() > t.cfg.maxMessageBytes:
+		return kerr.MessageTooLarge.Code
+	case h.Control():
+		return kerr.InvalidRecord.Code
+	case h.Transactional():
+		return kerr.InvalidTxnState.Code
+	}
+	return 0
+}

@@ -1,0 +1,291 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/skiffstream/skiff/raftlog"
+)
+
+// Broker is one Skiff node: the Kafka listener, the node's store, the
+// controller group and the partitions this node hosts.
+type Broker struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *Metrics
+
+	ln      net.Listener
+	store   *raftlog.Store
+	ctrl    *raftlog.Controller
+	view    atomic.Pointer[topicView]
+	ready   chan struct{} // closed once storage and partitions are open
+	readyOK atomic.Bool
+	startErr error
+
+	mu    sync.Mutex // serialises reconcile
+	parts map[uint64]*raftlog.Partition
+
+	sessions *fetchSessions
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	connMu sync.Mutex
+	conns  map[net.Conn]struct{}
+}
+
+// topicView is an immutable snapshot of the topics and their open partitions
+// that request handlers read without locks; reconcile swaps it.
+type topicView struct {
+	byName map[string]*topicState
+	byID   map[[16]byte]*topicState
+}
+
+type topicState struct {
+	meta  *raftlog.TopicMeta
+	parts []*raftlog.Partition
+	cfg   topicConfig
+}
+
+// New prepares a broker; Start opens storage and begins serving.
+func New(cfg Config) *Broker {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Advertise == "" {
+		cfg.Advertise = cfg.Listen
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &Broker{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		metrics:  NewMetrics(),
+		ready:    make(chan struct{}),
+		parts:    map[uint64]*raftlog.Partition{},
+		sessions: newFetchSessions(),
+		ctx:      ctx,
+		cancel:   cancel,
+		conns:    map[net.Conn]struct{}{},
+	}
+	b.view.Store(&topicView{byName: map[string]*topicState{}, byID: map[[16]byte]*topicState{}})
+	return b
+}
+
+// Metrics is the broker's Prometheus registry.
+func (b *Broker) Metrics() *Metrics { return b.metrics }
+
+// Addr is the address the Kafka listener is bound to.
+func (b *Broker) Addr() net.Addr { return b.ln.Addr() }
+
+// Ready reports whether storage is open and partitions are loaded.
+func (b *Broker) Ready() bool { return b.readyOK.Load() }
+
+// Start binds the Kafka listener first, so ApiVersions is answered at once
+// whatever the data size, then opens storage and partitions in the
+// background. Requests other than ApiVersions wait until that is done.
+func (b *Broker) Start() error {
+	ln, err := net.Listen("tcp", b.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another broker running? pick another port with --listen)", b.cfg.Listen, err)
+	}
+	b.ln = ln
+	if _, port, err := net.SplitHostPort(b.cfg.Advertise); err == nil && port == "0" {
+		host, _, _ := net.SplitHostPort(b.cfg.Advertise)
+		b.cfg.Advertise = net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	}
+	b.wg.Add(1)
+	go b.acceptLoop()
+	go b.open()
+	return nil
+}
+
+// WaitReady blocks until storage is open or fails.
+func (b *Broker) WaitReady(ctx context.Context) error {
+	select {
+	case <-b.ready:
+		return b.startErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b *Broker) open() {
+	defer close(b.ready)
+	start := time.Now()
+	if err := b.openStorage(); err != nil {
+		b.startErr = err
+		b.log.Error("storage failed to open", "err", err)
+		return
+	}
+	b.readyOK.Store(true)
+	b.log.Info("ready", "topics", len(b.view.Load().byName), "partitions", len(b.parts), "took", time.Since(start).Round(time.Millisecond))
+	b.wg.Add(1)
+	go b.retentionLoop()
+}
+
+func (b *Broker) openStorage() error {
+	dir := filepath.Join(b.cfg.DataDir, "pebble")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create data dir %s: %w", dir, err)
+	}
+	raftlog.SetLogger(b.log.With("component", "pebble"))
+	store, err := raftlog.OpenStore(dir, raftlog.StoreOptions{})
+	if err != nil {
+		return err
+	}
+	b.store = store
+	ctrl, err := raftlog.OpenController(store, b.groupOptions())
+	if err != nil {
+		return err
+	}
+	b.ctrl = ctrl
+	if err := ctrl.WaitLeader(10 * time.Second); err != nil {
+		return err
+	}
+	if err := b.reconcile(); err != nil {
+		return err
+	}
+	return b.removeOrphanGroups()
+}
+
+func (b *Broker) groupOptions() raftlog.GroupOptions {
+	return raftlog.GroupOptions{NodeID: strconv.Itoa(int(b.cfg.NodeID)), LogOutput: slogWriter{b.log.With("component", "raft")}}
+}
+
+// reconcile opens the partitions the metadata names and this node lacks,
+// deletes those it no longer names, and publishes a new topic view.
+func (b *Broker) reconcile() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	meta := b.ctrl.Meta()
+	want := map[uint64]bool{}
+	var toOpen []uint64
+	for _, t := range meta.Topics {
+		for _, g := range t.Groups {
+			want[g] = true
+			if b.parts[g] == nil {
+				toOpen = append(toOpen, g)
+			}
+		}
+	}
+	var (
+		wg    sync.WaitGroup
+		omu   sync.Mutex
+		first error
+	)
+	for _, g := range toOpen {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := raftlog.OpenPartition(b.store, g, b.groupOptions())
+			if err == nil && !p.WaitLeader(10*time.Second) {
+				err = fmt.Errorf("partition group %d elected no leader", g)
+			}
+			omu.Lock()
+			defer omu.Unlock()
+			if err != nil {
+				if first == nil {
+					first = err
+				}
+				return
+			}
+			b.parts[g] = p
+		}()
+	}
+	wg.Wait()
+	for g, p := range b.parts {
+		if !want[g] {
+			if err := p.Delete(); err != nil {
+				b.log.Error("delete partition data", "group", g, "err", err)
+			}
+			delete(b.parts, g)
+			b.sessions.forgetGroup(g)
+		}
+	}
+	v := &topicView{byName: map[string]*topicState{}, byID: map[[16]byte]*topicState{}}
+	for name, t := range meta.Topics {
+		ts := &topicState{meta: t, cfg: b.parseTopicConfig(t.Configs), parts: make([]*raftlog.Partition, len(t.Groups))}
+		for i, g := range t.Groups {
+			ts.parts[i] = b.parts[g]
+		}
+		v.byName[name] = ts
+		v.byID[t.ID] = ts
+	}
+	b.view.Store(v)
+	return first
+}
+
+// removeOrphanGroups deletes data of groups no topic owns: what a crash
+// between a topic delete and its data removal leaves behind.
+func (b *Broker) removeOrphanGroups() error {
+	groups, err := b.store.Groups()
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, g := range groups {
+		if g == raftlog.ControllerGroup || b.parts[g] != nil {
+			continue
+		}
+		b.log.Info("removing data of deleted partition", "group", g)
+		if err := b.store.DeleteGroup(g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// topic returns the current state of a topic, or nil.
+func (b *Broker) topic(name string) *topicState { return b.view.Load().byName[name] }
+
+// Close stops serving, then stops every Raft group and closes the store.
+func (b *Broker) Close() error {
+	b.cancel()
+	if b.ln != nil {
+		b.ln.Close()
+	}
+	b.connMu.Lock()
+	for c := range b.conns {
+		c.Close()
+	}
+	b.connMu.Unlock()
+	<-b.ready
+	b.wg.Wait()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var errs []error
+	for _, p := range b.parts {
+		if err := p.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if b.ctrl != nil {
+		errs = append(errs, b.ctrl.Close())
+	}
+	if b.store != nil {
+		errs = append(errs, b.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// slogWriter turns hashicorp/raft's log lines into slog records.
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	msg := string(p)
+	for len(msg) > 0 && msg[len(msg)-1] == '\n' {
+		msg = msg[:len(msg)-1]
+	}
+	w.l.Warn(msg)
+	return len(p), nil
+}
