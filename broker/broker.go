@@ -23,12 +23,12 @@ type Broker struct {
 	log     *slog.Logger
 	metrics *Metrics
 
-	ln      net.Listener
-	store   *raftlog.Store
-	ctrl    *raftlog.Controller
-	view    atomic.Pointer[topicView]
-	ready   chan struct{} // closed once storage and partitions are open
-	readyOK atomic.Bool
+	ln       net.Listener
+	store    *raftlog.Store
+	ctrl     *raftlog.Controller
+	view     atomic.Pointer[topicView]
+	ready    chan struct{} // closed once storage and partitions are open
+	readyOK  atomic.Bool
 	startErr error
 
 	mu    sync.Mutex // serialises reconcile
