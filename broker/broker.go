@@ -36,11 +36,13 @@ type Broker struct {
 
 	sessions *fetchSessions
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	connMu sync.Mutex
-	conns  map[net.Conn]struct{}
+	ctx       context.Context
+	cancel    context.CancelFunc
+	closeOnce sync.Once
+	closeErr  error
+	wg        sync.WaitGroup
+	connMu    sync.Mutex
+	conns     map[net.Conn]struct{}
 }
 
 // topicView is an immutable snapshot of the topics and their open partitions
@@ -249,7 +251,13 @@ func (b *Broker) removeOrphanGroups() error {
 func (b *Broker) topic(name string) *topicState { return b.view.Load().byName[name] }
 
 // Close stops serving, then stops every Raft group and closes the store.
+// Calling it again returns the first result.
 func (b *Broker) Close() error {
+	b.closeOnce.Do(func() { b.closeErr = b.close() })
+	return b.closeErr
+}
+
+func (b *Broker) close() error {
 	b.cancel()
 	if b.ln != nil {
 		b.ln.Close()
