@@ -88,7 +88,11 @@ func checkBatches(ctx context.Context, t *testing.T, addr, topic string, ends ma
 			}
 			for _, b := range batches {
 				if got := b.Attributes & 0x7; got != codecIDs[codec] {
-					t.Errorf("%s-%d: batch at offset %d has codec %d, want %d (%s)", topic, p, b.FirstOffset, got, codecIDs[codec], codec)
+					hint := ""
+					if got == 0 {
+						hint = "; the producer sent it uncompressed, maybe because the broker's ApiVersions lacks an API the client ties the codec to"
+					}
+					t.Errorf("%s-%d: batch at offset %d has codec %d, want %d (%s)%s", topic, p, b.FirstOffset, got, codecIDs[codec], codec, hint)
 				}
 				offset = b.FirstOffset + int64(b.LastOffsetDelta) + 1
 			}
