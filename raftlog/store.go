@@ -1,8 +1,10 @@
 package raftlog
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -13,7 +15,8 @@ import (
 // (partitions and the controller) keeps its log, stable store and FSM state in
 // it under its own key prefix.
 type Store struct {
-	db *pebble.DB
+	db          *pebble.DB
+	compactions sync.WaitGroup
 }
 
 // StoreOptions tune the Pebble database. The zero value is the production
@@ -72,16 +75,31 @@ func OpenStore(dir string, o StoreOptions) (*Store, error) {
 
 // Close flushes nothing extra: every acknowledged write is already in the
 // synced WAL.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.compactions.Wait()
+	return s.db.Close()
+}
 
 // DB exposes the Pebble handle for tests and metrics.
 func (s *Store) DB() *pebble.DB { return s.db }
 
 // DeleteGroup removes every key of a group (a deleted partition) with one
-// range delete, and syncs it so a deleted topic stays deleted.
+// range delete, synced so a deleted topic stays deleted, then compacts the
+// range in the background so the disk space is freed soon rather than at
+// some later compaction.
 func (s *Store) DeleteGroup(group uint64) error {
 	lo, hi := groupBounds(group)
-	return s.db.DeleteRange(lo, hi, pebble.Sync)
+	if err := s.db.DeleteRange(lo, hi, pebble.Sync); err != nil {
+		return err
+	}
+	s.compactions.Add(1)
+	go func() {
+		defer s.compactions.Done()
+		if err := s.db.Compact(context.Background(), lo, hi, true); err != nil && !errors.Is(err, pebble.ErrClosed) {
+			pebbleLogger().Warn("compact deleted partition", "group", group, "err", err)
+		}
+	}()
+	return nil
 }
 
 // GroupSize estimates the bytes on disk used by a group.
