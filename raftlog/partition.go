@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -190,16 +191,26 @@ func (p *Partition) Read(offset int64, o ReadOptions, dst []byte) ([]byte, error
 	}
 	defer logs.Close()
 
-	start := len(dst)
-	var key []byte
+	// First pass: the index entries that fit, so dst grows once.
+	var entries []indexEntry
+	total := 0
 	for ok := idx.First(); ok; ok = idx.Next() {
 		e := decodeIndexEntry(idx.Value())
 		if e.baseOffset >= o.MaxOffset {
 			break
 		}
-		if len(dst)-start+int(e.size) > o.MaxBytes && !(o.MinOne && len(dst) == start) {
+		if total+int(e.size) > o.MaxBytes && !(o.MinOne && total == 0) {
 			break
 		}
+		entries = append(entries, e)
+		total += int(e.size)
+	}
+	if err := idx.Error(); err != nil {
+		return dst, err
+	}
+	dst = slices.Grow(dst, total)
+	var key []byte
+	for _, e := range entries {
 		key = appendGroupKey(key, p.group, kindLog, e.raftIndex)
 		if !logs.SeekGE(key) || keySuffix(logs.Key()) != e.raftIndex {
 			break // reclaimed by retention meanwhile
@@ -217,7 +228,7 @@ func (p *Partition) Read(offset int64, o ReadOptions, dst []byte) ([]byte, error
 		protocol.SetBaseOffset(dst[n:], e.baseOffset)
 		protocol.SetPartitionLeaderEpoch(dst[n:], int32(term))
 	}
-	return dst, idx.Error()
+	return dst, nil
 }
 
 // EndOffsetForEpoch answers OffsetForLeaderEpoch: the end offset of the given
