@@ -16,7 +16,8 @@
 //
 // Every key starts with the 8-byte big-endian group id, so one group's data is
 // contiguous and deleting a partition is a single range delete of
-// [group, group+1). Group 0 is the controller (cluster metadata).
+// [group, group+1). Group 0 is the controller (cluster metadata); group
+// 1<<62 (OffsetsGroup) holds consumer groups and their committed offsets.
 //
 //	group | 'l' | raftIndex(8)   Raft log entry: type(1) term(uvarint)
 //	                             appendedAt(varint ns) extLen(uvarint) ext data
@@ -27,6 +28,14 @@
 //	                             logStartOffset (written with every Apply)
 //	group | 'p' | producerID(8)  idempotent producer state
 //	group | 'c' | name           controller records (group 0 only)
+//	group | 'f' | len(g) g len(t) t partition(4)
+//	                             committed offset (OffsetsGroup only):
+//	                             offset, leader epoch, commit time, metadata
+//	group | 'g' | groupName      consumer group metadata (OffsetsGroup only)
+//
+// The offsets group's 'm' key is its applied index. Its FSM keeps all of its
+// state in Pebble (and in memory maps loaded at open), so, unlike a
+// partition's, its Raft log is compacted after snapshots.
 //
 // Fetch by offset is one SeekGE on the 'o' keys (the first batch whose last
 // offset is ≥ the wanted offset) followed by reads of the Raft entries it

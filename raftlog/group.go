@@ -16,6 +16,10 @@ type GroupOptions struct {
 	NodeID string
 	// LogOutput receives hashicorp/raft's own warnings; nil discards them.
 	LogOutput io.Writer
+	// trailingLogs, when set, lets Raft drop log entries older than the
+	// last snapshot minus this many: for groups whose FSM holds all of
+	// their state (the offsets group), unlike partitions.
+	trailingLogs uint64
 }
 
 // startGroup starts (or resumes) the Raft group with the given FSM. A group
@@ -47,6 +51,9 @@ func startGroup(s *Store, group uint64, fsm raft.FSM, o GroupOptions) (*raft.Raf
 	// The Raft log is the partition log: Raft must never compact it.
 	// Retention removes batches instead (see Partition.reclaim).
 	c.TrailingLogs = math.MaxUint64
+	if o.trailingLogs > 0 {
+		c.TrailingLogs = o.trailingLogs
+	}
 	c.SnapshotInterval = 10 * time.Second
 	c.SnapshotThreshold = 4096
 	// FSM state is in Pebble; a snapshot only bounds the replay on start.

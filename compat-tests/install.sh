@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Installs and builds what the compat tests of clients outside Go need (TestCompatJava,
+# TestCompatKafkaJS, TestCompatPython, TestCompatKcat), on a Debian machine as root:
+#   - Debian packages, only those whose tool is missing: kcat, a JDK and Maven, Node.js and
+#     npm, python3-venv, and make/g++ (kafkajs-lz4 compiles its lz4 binding on install);
+#   - node/:   npm ci (kafkajs and codecs, from package-lock.json);
+#   - python/: a venv in python/.venv with requirements.txt (confluent-kafka);
+#   - java/:   mvn package, a jar with all dependencies in java/target.
+# It is idempotent and quick when everything is in place: each step keeps a stamp of its
+# inputs and is skipped while they are unchanged. FORCE=1 redoes every step.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+log() { echo "install.sh: $*"; }
+
+# stamp_ok DIR INPUT... : true when DIR/.skiff-install-stamp matches the inputs' hash.
+stamp_hash() { { cat "$@"; node --version 2>/dev/null || true; python3 --version 2>&1 || true; } | sha256sum | cut -d' ' -f1; }
+stamp_ok() {
+	local dir=$1
+	shift
+	[[ ${FORCE:-} != 1 && -f $dir/.skiff-install-stamp && $(cat "$dir/.skiff-install-stamp") == "$(stamp_hash "$@")" ]]
+}
+stamp_write() {
+	local dir=$1
+	shift
+	stamp_hash "$@" >"$dir/.skiff-install-stamp"
+}
+
+apt_packages() {
+	local want=()
+	command -v kcat >/dev/null || want+=(kcat)
+	command -v javac >/dev/null || want+=(default-jdk-headless)
+	command -v mvn >/dev/null || want+=(maven)
+	command -v node >/dev/null || want+=(nodejs)
+	command -v npm >/dev/null || want+=(npm)
+	python3 -c 'import ensurepip, venv' 2>/dev/null || want+=(python3-venv)
+	{ command -v make >/dev/null && command -v g++ >/dev/null; } || want+=(make g++)
+	[[ ${#want[@]} -eq 0 ]] && return
+	log "apt-get install ${want[*]}"
+	local sudo=()
+	[[ $(id -u) -eq 0 ]] || sudo=(sudo)
+	"${sudo[@]}" apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${want[@]}" >/dev/null
+}
+
+node_deps() {
+	if [[ -d node/node_modules ]] && stamp_ok node/node_modules node/package-lock.json; then
+		return
+	fi
+	log "npm ci in node/"
+	(cd node && npm ci --no-audit --no-fund --loglevel=error)
+	stamp_write node/node_modules node/package-lock.json
+}
+
+python_venv() {
+	if [[ -x python/.venv/bin/python ]] && stamp_ok python/.venv python/requirements.txt; then
+		return
+	fi
+	log "python venv in python/.venv"
+	rm -rf python/.venv
+	python3 -m venv python/.venv
+	python/.venv/bin/pip install -q --disable-pip-version-check -r python/requirements.txt
+	stamp_write python/.venv python/requirements.txt
+}
+
+java_jar() {
+	local jar=java/target/skiff-compat-java.jar
+	if [[ ${FORCE:-} != 1 && -f $jar && -z $(find java/pom.xml java/src -newer "$jar" -print -quit) ]]; then
+		return
+	fi
+	log "mvn package in java/"
+	(cd java && mvn -q -B package)
+}
+
+apt_packages
+node_deps
+python_venv
+java_jar
+log "compat clients ready: $(kcat -V 2>/dev/null | sed -n 's/^Version \([^ ]*\).*/kcat \1/p'), $(cd node && node -p '"kafkajs " + require("kafkajs/package.json").version'), $(python/.venv/bin/python -c 'import confluent_kafka as c; v = c.version(); print("confluent-kafka", v[0] if isinstance(v, tuple) else v, "librdkafka", c.libversion()[0])'), $(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:kafka-clients \1:p' java/pom.xml)"
