@@ -100,10 +100,7 @@ func (b *Broker) Start() error {
 		return fmt.Errorf("listen on %s: %w (is another broker running? pick another port with --listen)", b.cfg.Listen, err)
 	}
 	b.ln = ln
-	if _, port, err := net.SplitHostPort(b.cfg.Advertise); err == nil && port == "0" {
-		host, _, _ := net.SplitHostPort(b.cfg.Advertise)
-		b.cfg.Advertise = net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
-	}
+	b.cfg.Advertise = advertised(b.cfg.Advertise, ln.Addr().(*net.TCPAddr).Port)
 	b.wg.Add(1)
 	go b.acceptLoop()
 	go b.open()
@@ -284,6 +281,24 @@ func (b *Broker) close() error {
 		errs = append(errs, b.store.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// advertised fills in what clients are told: the bound port for port 0, and
+// the host name (as Kafka does) for a wildcard address like 0.0.0.0.
+func advertised(addr string, boundPort int) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if port == "0" {
+		port = strconv.Itoa(boundPort)
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		if h, err := os.Hostname(); err == nil {
+			host = h
+		}
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // slogWriter turns hashicorp/raft's log lines into slog records.
