@@ -10,6 +10,7 @@ import (
 // Topics are named (v0-5) or named or identified by id (v6+). The topic
 // leaves the metadata through the controller and its partitions' data is
 // removed from disk with one range delete per partition before the answer.
+// Committed offsets of the topic are removed from every consumer group.
 
 func init() { regKey(20, 1, 6, handleDeleteTopics) }
 
@@ -53,6 +54,7 @@ func handleDeleteTopics(b *Broker, r *request) (reply, error) {
 			if err := b.reconcile(); err != nil {
 				b.log.Error("reconcile after topic delete", "err", err)
 			}
+			b.groups.topicDeleted(t.meta.Name)
 			b.log.Info("topic deleted", "topic", t.meta.Name)
 		}
 		resp.Topics = append(resp.Topics, st)

@@ -35,6 +35,7 @@ type Broker struct {
 	parts map[uint64]*raftlog.Partition
 
 	sessions *fetchSessions
+	groups   *coordinator // consumer groups (groups.go)
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -150,6 +151,9 @@ func (b *Broker) openStorage() error {
 	if err := ctrl.WaitLeader(10 * time.Second); err != nil {
 		return err
 	}
+	if err := b.openGroups(); err != nil {
+		return err
+	}
 	if err := b.reconcile(); err != nil {
 		return err
 	}
@@ -233,7 +237,7 @@ func (b *Broker) removeOrphanGroups() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, g := range groups {
-		if g == raftlog.ControllerGroup || b.parts[g] != nil {
+		if g == raftlog.ControllerGroup || g == raftlog.OffsetsGroup || b.parts[g] != nil {
 			continue
 		}
 		b.log.Info("removing data of deleted partition", "group", g)
@@ -269,6 +273,9 @@ func (b *Broker) close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var errs []error
+	if b.groups != nil {
+		errs = append(errs, b.groups.close())
+	}
 	for _, p := range b.parts {
 		if err := p.Close(); err != nil {
 			errs = append(errs, err)

@@ -1,0 +1,66 @@
+package broker
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// DescribeGroups, key 15, versions 0-6.
+//
+// State, protocol type, selected protocol and members of each group. As in
+// Kafka, members carry their metadata and assignment only while the group is
+// Stable. An unknown group is state Dead with no error before v6 and
+// GROUP_ID_NOT_FOUND from v6 (KIP-1043).
+//
+// # Notes
+//   - Authorized operations are not computed (ACLs come later): the field
+//     is INT32_MIN, "not provided", even when asked for.
+
+func init() { regKey(15, 0, 6, handleDescribeGroups) }
+
+func handleDescribeGroups(b *Broker, r *request) (reply, error) {
+	req := r.kreq.(*kmsg.DescribeGroupsRequest)
+	resp := respFor[*kmsg.DescribeGroupsResponse](r)
+	for _, name := range req.Groups {
+		resp.Groups = append(resp.Groups, b.groups.describe(name, r.version))
+	}
+	return reply{resp: resp}, nil
+}
+
+func (c *coordinator) describe(name string, version int16) kmsg.DescribeGroupsResponseGroup {
+	dg := kmsg.NewDescribeGroupsResponseGroup()
+	dg.Group = name
+	dg.AuthorizedOperations = -2147483648
+	if code := c.coordinatorCode(); code != 0 {
+		dg.ErrorCode = code
+		return dg
+	}
+	g := c.group(name, false)
+	if g != nil {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+	}
+	if g == nil || g.state == groupDead {
+		dg.State = groupDead.String()
+		if version >= 6 {
+			dg.ErrorCode = kerr.GroupIDNotFound.Code
+			dg.ErrorMessage = strp("group " + name + " not found")
+		}
+		return dg
+	}
+	dg.State = g.state.String()
+	dg.ProtocolType = g.protocolType
+	dg.Protocol = g.protocol
+	for _, m := range g.sortedMembers() {
+		dm := kmsg.NewDescribeGroupsResponseGroupMember()
+		dm.MemberID, dm.ClientID, dm.ClientHost = m.id, m.clientID, m.clientHost
+		if m.instanceID != "" {
+			dm.InstanceID = strp(m.instanceID)
+		}
+		if g.state == groupStable {
+			dm.ProtocolMetadata, dm.MemberAssignment = m.metadata(g.protocol), m.assignment
+		}
+		dg.Members = append(dg.Members, dm)
+	}
+	return dg
+}
