@@ -29,6 +29,11 @@ func init() { regKey(9, 1, 9, handleOffsetFetch) }
 func handleOffsetFetch(b *Broker, r *request) (reply, error) {
 	req := r.kreq.(*kmsg.OffsetFetchRequest)
 	resp := respFor[*kmsg.OffsetFetchResponse](r)
+	// In the writer, so a commit pipelined before on this connection is seen.
+	return reply{wait: func() kmsg.Response { b.groups.offsetFetch(r, req, resp); return resp }}, nil
+}
+
+func (c *coordinator) offsetFetch(r *request, req *kmsg.OffsetFetchRequest, resp *kmsg.OffsetFetchResponse) {
 	if r.version >= 8 {
 		for _, rg := range req.Groups {
 			var want []kmsg.OffsetFetchRequestTopic
@@ -40,7 +45,7 @@ func handleOffsetFetch(b *Broker, r *request) (reply, error) {
 			}
 			sg := kmsg.NewOffsetFetchResponseGroup()
 			sg.Group = rg.Group
-			topics, code := b.groups.fetchOffsets(rg.Group, want)
+			topics, code := c.fetchOffsets(rg.Group, want)
 			sg.ErrorCode = code
 			for _, t := range topics {
 				st := kmsg.NewOffsetFetchResponseGroupTopic()
@@ -52,13 +57,13 @@ func handleOffsetFetch(b *Broker, r *request) (reply, error) {
 			}
 			resp.Groups = append(resp.Groups, sg)
 		}
-		return reply{resp: resp}, nil
+		return
 	}
 	want := req.Topics
 	if r.version == 1 && want == nil {
 		want = []kmsg.OffsetFetchRequestTopic{} // null means all only from v2
 	}
-	topics, code := b.groups.fetchOffsets(req.Group, want)
+	topics, code := c.fetchOffsets(req.Group, want)
 	resp.Topics = topics
 	if r.version >= 2 {
 		resp.ErrorCode = code
@@ -69,7 +74,6 @@ func handleOffsetFetch(b *Broker, r *request) (reply, error) {
 			}
 		}
 	}
-	return reply{resp: resp}, nil
 }
 
 // fetchOffsets answers one group: the requested partitions, or every

@@ -21,10 +21,13 @@ func init() { regKey(15, 0, 6, handleDescribeGroups) }
 func handleDescribeGroups(b *Broker, r *request) (reply, error) {
 	req := r.kreq.(*kmsg.DescribeGroupsRequest)
 	resp := respFor[*kmsg.DescribeGroupsResponse](r)
-	for _, name := range req.Groups {
-		resp.Groups = append(resp.Groups, b.groups.describe(name, r.version))
-	}
-	return reply{resp: resp}, nil
+	// In the writer, after this connection's earlier group requests.
+	return reply{wait: func() kmsg.Response {
+		for _, name := range req.Groups {
+			resp.Groups = append(resp.Groups, b.groups.describe(name, r.version))
+		}
+		return resp
+	}}, nil
 }
 
 func (c *coordinator) describe(name string, version int16) kmsg.DescribeGroupsResponseGroup {

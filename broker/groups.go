@@ -222,7 +222,7 @@ func (c *coordinator) topicDeleted(topic string) {
 	}
 	for _, g := range c.sortedGroups() {
 		g.mu.Lock()
-		if g.state == groupEmpty && !c.store.HasOffsets(g.name) {
+		if g.state == groupEmpty && len(g.pending) == 0 && !c.store.HasOffsets(g.name) {
 			c.remove(g)
 			c.store.DeleteGroup(g.name)
 		}

@@ -409,3 +409,38 @@ func TestGroupFindCoordinator(t *testing.T) {
 		t.Fatalf("transaction key type: %s", errName(code))
 	}
 }
+
+// TestGroupRestartKeepsGeneration restarts the broker under a stable group:
+// the group comes back Stable with its generation, members and assignment,
+// so a member that heartbeats in time goes on without a rebalance, and its
+// committed offsets are there.
+func TestGroupRestartKeepsGeneration(t *testing.T) {
+	tb := startTestBroker(t, "", fastGroups)
+	cl := newClient(t, tb.addr())
+	createTopic(t, cl, "rs", 1)
+	const g = "restarting"
+	a := join(t, tb.addr(), 3, g, "", nil)
+	waitSync(t, syncAsync(t, tb.addr(), g, a.MemberID, a.Generation, nil, map[string]string{a.MemberID: "rs-0"}))
+	c := dialRaw(t, tb.addr())
+	meta := "resume-here"
+	expectCode(t, "commit", commitRaw(t, c, 9, g, a.MemberID, a.Generation, "rs", 0, 17, &meta), 0)
+	dir := tb.dir
+	cl.Close()
+	tb.Close()
+
+	tb2 := startTestBroker(t, dir, fastGroups)
+	c = dialRaw(t, tb2.addr())
+	expectCode(t, "heartbeat after restart", heartbeat(t, c, g, a.MemberID, a.Generation, nil), 0)
+	d := describeGroup(t, c, g)
+	if d.State != "Stable" || len(d.Members) != 1 || string(d.Members[0].MemberAssignment) != "rs-0" || d.Protocol != "range" {
+		t.Fatalf("describe after restart: %+v", d)
+	}
+	p := fetchRaw(t, c, 9, g, "rs", 0).Groups[0].Topics[0].Partitions[0]
+	if p.Offset != 17 || p.Metadata == nil || *p.Metadata != meta {
+		t.Fatalf("offset after restart: %+v", p)
+	}
+	s := waitSync(t, syncAsync(t, tb2.addr(), g, a.MemberID, a.Generation, nil, nil))
+	if s.ErrorCode != 0 || string(s.MemberAssignment) != "rs-0" {
+		t.Fatalf("sync after restart: %s %q", errName(s.ErrorCode), s.MemberAssignment)
+	}
+}
