@@ -60,6 +60,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzValidateBatches -fuzztime=$(FUZZTIME) ./protocol/
 	$(GO) test -run='^$$' -fuzz=FuzzParseRecords -fuzztime=$(FUZZTIME) ./protocol/
 	$(GO) test -run='^$$' -fuzz=FuzzDecompress -fuzztime=$(FUZZTIME) ./protocol/
+	$(GO) test -run='^$$' -fuzz=FuzzRaftlogOffsetsDecode -fuzztime=$(FUZZTIME) ./raftlog/
 
 ## chaos: crash and kill -9 tests, repeated.
 chaos:
