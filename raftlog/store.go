@@ -65,6 +65,10 @@ func OpenStore(dir string, o StoreOptions) (*Store, error) {
 			TargetGarbageRatio:    0.2,
 		}
 	}
+	// No block compression: batches are stored as producers sent them, as
+	// Kafka does (compress in the producer). Compressing blob files at flush
+	// cost ~13% of broker CPU under produce load on 2 cores.
+	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
 	opts.EnsureDefaults()
 	db, err := pebble.Open(dir, opts)
 	if err != nil {

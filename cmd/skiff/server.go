@@ -9,9 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -236,6 +236,11 @@ func metricsMux(b *broker.Broker) *http.ServeMux {
 	b.RegisterPartitionMetrics()
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(b.Metrics().Registry, promhttp.HandlerOpts{}))
+	// Profiles for diagnosing a live broker: the metrics listener is on
+	// loopback by default.
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
@@ -249,4 +254,3 @@ func metricsMux(b *broker.Broker) *http.ServeMux {
 	return mux
 }
 
-var _ = strconv.Itoa
