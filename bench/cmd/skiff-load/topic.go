@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// recreateTopic deletes cfg.topic if it exists, creates it with
+// cfg.partitions partitions and replication factor 1, and waits until every
+// partition has a leader, so that the produce phase measures producing only.
+func recreateTopic(ctx context.Context, cfg config) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.brokers...))
+	if err != nil {
+		return fmt.Errorf("admin client: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+
+	topics, err := adm.ListTopics(ctx, cfg.topic)
+	if err != nil {
+		return fmt.Errorf("list topics at %v: %w (is a broker running there?)", cfg.brokers, err)
+	}
+	if topics.Has(cfg.topic) {
+		if _, err := adm.DeleteTopic(ctx, cfg.topic); err != nil {
+			return fmt.Errorf("delete topic %s: %w", cfg.topic, err)
+		}
+		if err := waitFor(ctx, func() (bool, error) {
+			ts, err := adm.ListTopics(ctx, cfg.topic)
+			return err == nil && !ts.Has(cfg.topic), nil
+		}); err != nil {
+			return fmt.Errorf("topic %s still listed after delete: %w", cfg.topic, err)
+		}
+	}
+
+	if err := waitFor(ctx, func() (bool, error) {
+		resp, err := adm.CreateTopic(ctx, int32(cfg.partitions), 1, nil, cfg.topic)
+		if err == nil {
+			err = resp.Err
+		}
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, kerr.TopicAlreadyExists): // a delete still finishing
+			return false, nil
+		default:
+			return false, fmt.Errorf("create topic %s: %w", cfg.topic, err)
+		}
+	}); err != nil {
+		return err
+	}
+
+	return waitFor(ctx, func() (bool, error) {
+		ts, err := adm.ListTopics(ctx, cfg.topic)
+		if err != nil || !ts.Has(cfg.topic) {
+			return false, nil
+		}
+		t := ts[cfg.topic]
+		if t.Err != nil || len(t.Partitions) != cfg.partitions {
+			return false, nil
+		}
+		for _, p := range t.Partitions {
+			if p.Err != nil || p.Leader < 0 {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+}
+
+// waitFor calls fn every 50 ms until it reports done, fails, or ten seconds pass.
+func waitFor(ctx context.Context, fn func() (bool, error)) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		done, err := fn()
+		if err != nil || done {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return errors.New("timed out after 10s")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
