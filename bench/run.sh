@@ -36,7 +36,8 @@
 #   (bench/results/bench-latest.json).
 #
 # Settings by environment: ROUNDS RECORDS RECORD_SIZE PARTITIONS ACKS PRODUCERS
-# COMPRESSION IDLE_WAIT IDLE_BUSY DISTURBED RETRIES OUT KEEP_TMP=1 (keep the temp dir and logs).
+# COMPRESSION IDLE_WAIT IDLE_BUSY DISTURBED RETRIES OUT KEEP_TMP=1 (keep the temp dir and logs)
+# PROFILE=1 PROFILE_SECONDS (an extra, uncounted skiff run with a CPU profile).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -60,6 +61,12 @@ cleanup() {
 	if [[ ${KEEP_TMP:-} == 1 ]]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
+
+# The machine and the code measured, taken before building (others may commit meanwhile).
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+machine="nproc=$(nproc);cpu=$cpu;memory_kb=$(awk '/^MemTotal/ {print $2}' /proc/meminfo);kernel=$(uname -r)"
+machine+=";date=$(date -u +%Y-%m-%dT%H:%M:%SZ);go=$(go env GOVERSION);commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if git diff --quiet HEAD -- . 2>/dev/null; then machine+=";tree=clean"; else machine+=";tree=uncommitted changes"; fi
 
 echo "building into $tmp"
 CGO_ENABLED=0 go build -o "$tmp/skiff" ./cmd/skiff
@@ -180,12 +187,41 @@ for (( round = 1; round <= ROUNDS; round++ )); do
 done
 echo
 
-cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-machine="nproc=$(nproc);cpu=$cpu;memory_kb=$(awk '/^MemTotal/ {print $2}' /proc/meminfo);kernel=$(uname -r)"
-machine+=";date=$(date -u +%Y-%m-%dT%H:%M:%SZ);go=$(go env GOVERSION);commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if git diff --quiet HEAD -- . 2>/dev/null; then machine+=";tree=clean"; else machine+=";tree=uncommitted changes"; fi
 settings="rounds=$ROUNDS;records=$RECORDS;record_size=$RECORD_SIZE;partitions=$PARTITIONS;acks=$ACKS;producers=$PRODUCERS;compression=$COMPRESSION"
 method="each round: fresh kfake and fresh skiff (new data dir) on loopback, one skiff-load process each with identical settings, produce then consume from offset 0; medians over rounds; ratio = median skiff / median kfake records/s"
 mkdir -p "$(dirname "$OUT")"
 "$tmp/bench-report" --out "$OUT" --machine "$machine" --settings "$settings" --method "$method" < "$tmp/runs.jsonl"
 echo "machine: $(nproc) cores, $cpu; written to $OUT"
+
+# PROFILE=1: one more skiff run, not counted above, with a CPU profile of the
+# server taken from its /debug/pprof during PROFILE_SECONDS of the produce phase.
+if [[ ${PROFILE:-} == 1 ]]; then
+	prof=$(dirname "$OUT")/skiff-produce-profile
+	metrics=127.0.0.1:$(free_port)
+	addr=127.0.0.1:$(free_port)
+	data=$tmp/data-profile
+	round=profile
+	"$tmp/skiff" server --listen "$addr" --data-dir "$data" --metrics-listen "$metrics" > "$tmp/skiff-profile.log" 2>&1 &
+	broker_pid=$!
+	wait_for_line "$tmp/skiff-profile.log" "msg=ready"
+	(sleep 0.5; curl -sf -o "$prof.pprof" "http://$metrics/debug/pprof/profile?seconds=${PROFILE_SECONDS:-3}") &
+	curl_pid=$!
+	"$tmp/skiff-load" --brokers "$addr" --topic bench --partitions "$PARTITIONS" --records "$RECORDS" \
+		--record-size "$RECORD_SIZE" --acks "$ACKS" --producers "$PRODUCERS" --compression "$COMPRESSION" \
+		--broker-pid "$broker_pid" | sed 's/^/  profiled run: /'
+	profiled=1
+	wait "$curl_pid" || profiled=0
+	stop_broker
+	if (( ! profiled )); then
+		echo "no CPU profile: http://$metrics/debug/pprof/profile did not answer (does this skiff serve /debug/pprof?)"
+	else
+	{
+		echo "# CPU profile of skiff during the produce phase of an extra run (PROFILE=1 bench/run.sh)"
+		echo "# machine: $machine"
+		echo "# settings: $settings"
+		go tool pprof -top -nodecount=40 "$tmp/skiff" "$prof.pprof" 2>/dev/null
+	} > "$prof.txt"
+	echo "CPU profile of skiff while producing: $prof.pprof, top functions in $prof.txt"
+	head -n 25 "$prof.txt"
+	fi
+fi

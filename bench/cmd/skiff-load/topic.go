@@ -15,14 +15,17 @@ import (
 // cfg.partitions partitions and replication factor 1, and waits until every
 // partition has a leader, so that the produce phase measures producing only.
 func recreateTopic(ctx context.Context, cfg config) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.brokers...))
+	// kgo answers metadata requests from a cache younger than MetadataMinAge
+	// (5 s by default), which would hide the delete and the create from the
+	// polls below for that long.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.brokers...), kgo.MetadataMinAge(10*time.Millisecond))
 	if err != nil {
 		return fmt.Errorf("admin client: %w", err)
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
 
-	topics, err := adm.ListTopics(ctx, cfg.topic)
+	topics, err := adm.ListTopics(ctx)
 	if err != nil {
 		return fmt.Errorf("list topics at %v: %w (is a broker running there?)", cfg.brokers, err)
 	}
@@ -31,7 +34,7 @@ func recreateTopic(ctx context.Context, cfg config) error {
 			return fmt.Errorf("delete topic %s: %w", cfg.topic, err)
 		}
 		if err := waitFor(ctx, func() (bool, error) {
-			ts, err := adm.ListTopics(ctx, cfg.topic)
+			ts, err := adm.ListTopics(ctx)
 			return err == nil && !ts.Has(cfg.topic), nil
 		}); err != nil {
 			return fmt.Errorf("topic %s still listed after delete: %w", cfg.topic, err)
@@ -56,7 +59,7 @@ func recreateTopic(ctx context.Context, cfg config) error {
 	}
 
 	return waitFor(ctx, func() (bool, error) {
-		ts, err := adm.ListTopics(ctx, cfg.topic)
+		ts, err := adm.ListTopics(ctx)
 		if err != nil || !ts.Has(cfg.topic) {
 			return false, nil
 		}
