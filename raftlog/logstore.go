@@ -70,7 +70,11 @@ func (l *groupLog) StoreLogs(logs []*raft.Log) error {
 	if len(logs) == 0 {
 		return nil
 	}
-	b := l.db.NewBatch()
+	size := 0
+	for _, lg := range logs {
+		size += 17 + 16 + encodedLogSize(lg) // key, record overhead, value
+	}
+	b := l.db.NewBatchWithSize(size) // no regrowth copies of large batches
 	defer b.Close()
 	var key []byte
 	for _, lg := range logs {
