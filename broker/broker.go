@@ -128,8 +128,9 @@ func (b *Broker) open() {
 	}
 	b.readyOK.Store(true)
 	b.log.Info("ready", "topics", len(b.view.Load().byName), "partitions", len(b.parts), "took", time.Since(start).Round(time.Millisecond))
-	b.wg.Add(1)
+	b.wg.Add(2)
 	go b.retentionLoop()
+	go b.offsetsExpiryLoop()
 }
 
 func (b *Broker) openStorage() error {

@@ -37,6 +37,15 @@ type Config struct {
 	GroupMinSessionTimeout     time.Duration // group.min.session.timeout.ms
 	GroupMaxSessionTimeout     time.Duration // group.max.session.timeout.ms
 
+	// OffsetsRetention is offsets.retention.minutes: the committed offsets
+	// of a group that has been empty this long expire, and so does the
+	// group (see groups_retention.go). Kafka's default is 7 days; 0 means
+	// that default.
+	OffsetsRetention time.Duration
+	// OffsetsRetentionCheckInterval is offsets.retention.check.interval.ms
+	// (Kafka: 10 minutes; 0 means that, but never more than OffsetsRetention).
+	OffsetsRetentionCheckInterval time.Duration
+
 	Logger *slog.Logger
 }
 
@@ -58,6 +67,9 @@ func DefaultConfig() Config {
 		GroupInitialRebalanceDelay: 300 * time.Millisecond,
 		GroupMinSessionTimeout:     6 * time.Second,
 		GroupMaxSessionTimeout:     30 * time.Minute,
+
+		OffsetsRetention:              7 * 24 * time.Hour,
+		OffsetsRetentionCheckInterval: 10 * time.Minute,
 	}
 }
 
@@ -250,5 +262,7 @@ func (b *Broker) brokerConfigs() []struct{ name, value string } {
 		{"group.min.session.timeout.ms", strconv.FormatInt(c.GroupMinSessionTimeout.Milliseconds(), 10)},
 		{"group.max.session.timeout.ms", strconv.FormatInt(c.GroupMaxSessionTimeout.Milliseconds(), 10)},
 		{"offset.metadata.max.bytes", strconv.Itoa(offsetMetadataMaxBytes)},
+		{"offsets.retention.minutes", strconv.FormatInt(int64(c.offsetsRetention()/time.Minute), 10)},
+		{"offsets.retention.check.interval.ms", strconv.FormatInt(c.offsetsRetentionCheckInterval().Milliseconds(), 10)},
 	}
 }

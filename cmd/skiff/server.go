@@ -40,6 +40,7 @@ type serverSettings struct {
 	RetentionMs      int64  `yaml:"log-retention-ms"`
 	RetentionBytes   int64  `yaml:"log-retention-bytes"`
 	RetentionCheck   string `yaml:"retention-check-interval"`
+	OffsetsRetention int    `yaml:"offsets-retention-minutes"`
 }
 
 func defaultServerSettings() serverSettings {
@@ -49,6 +50,7 @@ func defaultServerSettings() serverSettings {
 		LogFormat: "text", LogLevel: "info", AutoCreateTopics: d.AutoCreateTopics, NumPartitions: int(d.NumPartitions),
 		MaxRequestBytes: d.MaxRequestSize, MessageMaxBytes: int(d.MessageMaxBytes),
 		RetentionMs: d.LogRetentionMs, RetentionBytes: d.LogRetentionBytes, RetentionCheck: d.RetentionCheckInterval.String(),
+		OffsetsRetention: int(d.OffsetsRetention / time.Minute),
 	}
 }
 
@@ -70,6 +72,7 @@ func bindServerFlags(fs *flag.FlagSet, s *serverSettings) *string {
 	fs.Int64Var(&s.RetentionMs, "log-retention-ms", s.RetentionMs, "default retention.ms of topics (-1: forever)")
 	fs.Int64Var(&s.RetentionBytes, "log-retention-bytes", s.RetentionBytes, "default retention.bytes of topics (-1: unlimited)")
 	fs.StringVar(&s.RetentionCheck, "retention-check-interval", s.RetentionCheck, "how often retention runs")
+	fs.IntVar(&s.OffsetsRetention, "offsets-retention-minutes", s.OffsetsRetention, "committed offsets of a group empty this long expire (offsets.retention.minutes)")
 	return config
 }
 
@@ -136,6 +139,10 @@ func (s serverSettings) brokerConfig(log *slog.Logger) (broker.Config, error) {
 		return c, fmt.Errorf("retention-check-interval %q: %v", s.RetentionCheck, err)
 	}
 	c.RetentionCheckInterval = d
+	c.OffsetsRetention = time.Duration(s.OffsetsRetention) * time.Minute
+	if s.OffsetsRetention < 1 {
+		return c, errors.New("offsets-retention-minutes must be at least 1")
+	}
 	if c.NumPartitions < 1 {
 		return c, errors.New("num-partitions must be at least 1")
 	}
@@ -253,4 +260,3 @@ func metricsMux(b *broker.Broker) *http.ServeMux {
 	})
 	return mux
 }
-
