@@ -136,11 +136,12 @@ func (l *groupLog) own(member string, ps []int32, add, replace bool) {
 	}
 }
 
-// note keeps a client message (an error it reported and went on from).
+// note keeps a client message (an error it reported and went on from), unless the
+// member was killed: then errors are expected.
 func (l *groupLog) note(member, msg string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.notes) < 50 {
+	if len(l.notes) < 50 && !l.dead[member] {
 		l.notes = append(l.notes, member+": "+msg)
 	}
 }
