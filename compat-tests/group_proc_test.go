@@ -39,13 +39,13 @@ import (
 const procMemberTail = 40 // output lines shown when a test fails
 
 type procMember struct {
-	id     string
-	g      *groupRun
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	output *procOutput
-	acks   chan string   // HOLDING and CLOSED
-	exited chan struct{} // closed after Wait returned; waitErr set
+	id      string
+	g       *groupRun
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	output  *procOutput
+	acks    chan string   // HOLDING and CLOSED
+	exited  chan struct{} // closed after Wait returned; waitErr set
 	waitErr error
 	closed  bool
 }
