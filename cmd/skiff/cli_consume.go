@@ -3,6 +3,7 @@ package main
 // `skiff consume TOPIC`: read records from a topic without a consumer group.
 // Like Fluvio, it starts at the end and follows new records; -B, --offset and
 // -p choose where to start, -d stops at the end instead of following.
+// With --group it reads as a member of a consumer group (cli_group.go).
 //
 // # Notes
 //
@@ -41,7 +42,8 @@ type consumeOptions struct {
 	offsetSet     bool
 	toEnd         bool // -d
 	format        []formatPart
-	max           int // --max, or 0 for no limit
+	max           int    // --max, or 0 for no limit
+	group         string // --group, or "" to read without a group
 }
 
 func runConsume(args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -54,6 +56,7 @@ func runConsume(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	format := fs.String("format", "{{value}}", "how to print each record, followed by a newline; placeholders: "+
 		strings.Join(formatFieldList(), " ")+`; escapes \n \t \\`)
 	fs.IntVar(&o.max, "max", 0, "exit after `N` records (0: no limit)")
+	fs.StringVar(&o.group, "group", "", "read as a member of consumer group `G`, from its committed offsets (where none, where -B/--offset say), committing what was printed")
 	pos, code, ok := parseOrExit(fs, args, 1, stderr)
 	if !ok {
 		return code
@@ -67,6 +70,8 @@ func runConsume(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return usageError(fs, stderr, "-p %d: partitions count from 0", o.partition)
 	case o.max < 0:
 		return usageError(fs, stderr, "--max %d: want 0 (no limit) or more", o.max)
+	case o.group != "" && o.partition >= 0:
+		return usageError(fs, stderr, "-p and --group: the group assigns the partitions; drop -p")
 	}
 	var err error
 	if o.format, err = parseFormat(*format); err != nil {
@@ -75,6 +80,9 @@ func runConsume(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.group != "" {
+		return consumeGroup(ctx, *brokers, o, stdout, stderr)
+	}
 	return consume(ctx, *brokers, o, stdout, stderr)
 }
 

@@ -28,6 +28,7 @@ func commands() []command {
 		{"topic", "create, list, describe and delete topics", runTopic},
 		{"produce", "write records from stdin or a file to a topic", runProduce},
 		{"consume", "read records from a topic", runConsume},
+		{"group", "list, describe, delete consumer groups and reset their offsets", runGroup},
 		{"version", "print the version", func(_ []string, _ io.Reader, stdout, _ io.Writer) int {
 			fmt.Fprintln(stdout, "skiff", version)
 			return 0
