@@ -94,15 +94,26 @@ func confluentGroupMember(args []string) error {
 			tps = append(tps, kafka.TopicPartition{Topic: &topic, Partition: p, Offset: kafka.Offset(o)})
 		}
 		clear(pending)
+		// A commit that fails during a rebalance is tried again on the next round,
+		// unless the partition is revoked meanwhile or read further.
+		retry := func(p int32, o int64) {
+			if _, ok := pending[p]; !ok {
+				pending[p] = o
+			}
+		}
 		done, err := c.CommitOffsets(tps)
 		if err != nil {
 			emit("NOTE commit: %v", err)
+			for _, tp := range tps {
+				retry(tp.Partition, int64(tp.Offset))
+			}
 			return
 		}
 		var ok []string
 		for _, tp := range done {
 			if tp.Error != nil {
 				emit("NOTE commit %d: %v", tp.Partition, tp.Error)
+				retry(tp.Partition, int64(tp.Offset))
 				continue
 			}
 			ok = append(ok, fmt.Sprintf("%d:%d", tp.Partition, tp.Offset))
@@ -117,6 +128,7 @@ func confluentGroupMember(args []string) error {
 			emit("ASSIGNMENT %s", confluentParts(e.Partitions))
 		case kafka.RevokedPartitions:
 			commit() // before librdkafka unassigns (it does when the callback did not)
+			clear(pending)
 			emit("ASSIGNMENT ")
 		}
 		return nil

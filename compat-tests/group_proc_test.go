@@ -47,7 +47,6 @@ type procMember struct {
 	acks    chan string   // HOLDING and CLOSED
 	exited  chan struct{} // closed after Wait returned; waitErr set
 	waitErr error
-	closed  bool
 }
 
 // startProcMember starts argv with the member's arguments appended and env added to
