@@ -200,8 +200,9 @@ func TestGroupOffsetsRetentionLoop(t *testing.T) {
 		if err := cl.CommitUncommittedOffsets(ctxT(t)); err != nil {
 			t.Fatal(err)
 		}
-		cl.Close() // leaves the group
-		return time.Now()
+		leaving := time.Now() // no later than the broker's empty time
+		cl.Close()            // leaves the group
+		return leaving
 	}
 	listed := func(b *testBroker, group string) bool {
 		return b.groups.group(group, false) != nil || len(b.groups.store.GroupOffsets(group)) > 0

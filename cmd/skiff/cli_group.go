@@ -105,9 +105,10 @@ func explainGroup(err error, group, topic string) string {
 	return advice + " [" + err.Error() + "]"
 }
 
-// groupCommand connects for a group subcommand: it parses args (wantPos
-// positionals) and returns the admin client and a context bounded by
-// adminTimeout; ok=false means exit with code.
+// groupCommand parses the args of a group subcommand (define adds its own
+// flags) and returns its wantPos positionals and run, which connects to the
+// brokers and calls fn with an admin client and a context bounded by
+// adminTimeout. ok=false means exit with code.
 func groupCommand(name, synopsis string, args []string, wantPos int, stderr io.Writer, define func(*flag.FlagSet)) (pos []string, run func(func(context.Context, *kadm.Client) int) int, code int, ok bool) {
 	fs, brokers := newFlagSet("group "+name, synopsis, stderr)
 	if define != nil {
