@@ -27,7 +27,8 @@
 #   itself and of everything else on the machine ("others"): a run where
 #   others took more than DISTURBED (0.2) cores on average in either phase
 #   was disturbed: it is discarded and run again, up to RETRIES (3) times,
-#   after which the last attempt is kept (its others_cores shows it).
+#   after which the last attempt is kept, marked disturbed (* in the table),
+#   and left out of the medians unless every run of that broker was disturbed.
 # - The table shows every run and the median per broker; the ratio is
 #   median(Skiff) / median(kfake) for records/s of each phase. MB/s counts
 #   record value bytes (records x record size / 1e6 / s). The same figures,
@@ -144,18 +145,19 @@ stop_broker() {
 # measure runs the load against broker $1 and appends one line to runs.jsonl,
 # retrying a run that other processes disturbed (up to RETRIES times).
 measure() {
-	local broker=$1 attempt others
+	local broker=$1 attempt others disturbed=false
 	for (( attempt = 0; ; attempt++ )); do
 		measure_once "$broker"
 		others=$("$tmp/bench-report" --disturbed "$DISTURBED" <<< "$out") && break
 		if (( attempt >= RETRIES )); then
 			echo "  others used $others cores (produce/consume) in every attempt; keeping the last, marked disturbed"
+			disturbed=true
 			break
 		fi
 		echo "  others used $others cores (produce/consume), over $DISTURBED: discarding, retrying"
 	done
-	printf '{"broker":"%s","round":%d,"load1_before":%s,"waited_s":%d,"attempt":%d,"others_cores":"%s","rss_kb":%d,"disk_kb":%d,"result":%s}\n' \
-		"$broker" "$round" "$load1" "$waited" "$attempt" "$others" "$rss" "$disk" "$out" >> "$tmp/runs.jsonl"
+	printf '{"broker":"%s","round":%d,"load1_before":%s,"waited_s":%d,"attempt":%d,"others_cores":"%s","disturbed":%s,"rss_kb":%d,"disk_kb":%d,"result":%s}\n' \
+		"$broker" "$round" "$load1" "$waited" "$attempt" "$others" "$disturbed" "$rss" "$disk" "$out" >> "$tmp/runs.jsonl"
 }
 
 # measure_once starts broker $1, runs skiff-load against it and stops it,

@@ -29,6 +29,7 @@ type run struct {
 	Round       int     `json:"round"`
 	Load1Before float64 `json:"load1_before"`
 	WaitedS     float64 `json:"waited_s"`
+	Disturbed   bool    `json:"disturbed"`
 	RSSKB       int64   `json:"rss_kb"`
 	Result      struct {
 		Records    int    `json:"records"`
@@ -58,6 +59,7 @@ type phase struct {
 type summary struct {
 	Broker         string  `json:"broker"`
 	Runs           int     `json:"runs"`
+	Excluded       int     `json:"disturbed_runs_excluded"`
 	ProduceRecS    float64 `json:"produce_records_per_sec"`
 	ProduceMBS     float64 `json:"produce_mb_per_sec"`
 	ConsumeRecS    float64 `json:"consume_records_per_sec"`
@@ -148,7 +150,7 @@ func summarise(runs []run) []summary {
 	}
 	var sums []summary
 	for _, b := range order {
-		rs := by[b]
+		rs, excluded := undisturbed(by[b])
 		med := func(f func(run) float64) float64 {
 			v := make([]float64, len(rs))
 			for i, r := range rs {
@@ -159,6 +161,7 @@ func summarise(runs []run) []summary {
 		s := summary{
 			Broker:        b,
 			Runs:          len(rs),
+			Excluded:      excluded,
 			ProduceRecS:   med(func(r run) float64 { return r.Result.Produce.RecordsPerSec }),
 			ProduceMBS:    med(func(r run) float64 { return r.Result.Produce.MBPerSec }),
 			ConsumeRecS:   med(func(r run) float64 { return r.Result.Consume.RecordsPerSec }),
@@ -177,6 +180,21 @@ func summarise(runs []run) []summary {
 		sums = append(sums, s)
 	}
 	return sums
+}
+
+// undisturbed leaves out the runs that other processes disturbed, unless
+// every run was.
+func undisturbed(rs []run) ([]run, int) {
+	var clean []run
+	for _, r := range rs {
+		if !r.Disturbed {
+			clean = append(clean, r)
+		}
+	}
+	if len(clean) == 0 {
+		return rs, 0
+	}
+	return clean, len(rs) - len(clean)
 }
 
 // cores is the broker's average CPU use during a phase, in cores.
@@ -246,10 +264,15 @@ func printTable(w io.Writer, runs []run, sums []summary, ratio map[string]float6
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "broker\trun\tload1\tproduce rec/s\tproduce MB/s\tconsume rec/s\tconsume MB/s\t"+
 		"broker CPU µs/rec p/c\tclient cores p/c\tothers' CPU s p/c\tack p99 ms\tpeak RSS MB\t")
+	anyDisturbed := false
 	for _, r := range runs {
 		p, c := r.Result.Produce, r.Result.Consume
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%.1f\t%.0f\t%.1f\t%.2f/%.2f\t%.2f/%.2f\t%.1f/%.1f\t%.0f\t%.0f\t\n",
-			r.Broker, r.Round, r.Load1Before, p.RecordsPerSec, p.MBPerSec, c.RecordsPerSec, c.MBPerSec,
+		mark := ""
+		if r.Disturbed {
+			mark, anyDisturbed = "*", true
+		}
+		fmt.Fprintf(tw, "%s\t%d%s\t%.2f\t%.0f\t%.1f\t%.0f\t%.1f\t%.2f/%.2f\t%.2f/%.2f\t%.1f/%.1f\t%.0f\t%.0f\t\n",
+			r.Broker, r.Round, mark, r.Load1Before, p.RecordsPerSec, p.MBPerSec, c.RecordsPerSec, c.MBPerSec,
 			usPerRecord(r, p), usPerRecord(r, c), clientCores(p), clientCores(c),
 			p.CPU.Other, c.CPU.Other, p.AckP99Ms, float64(r.RSSKB)/1024)
 	}
@@ -259,6 +282,9 @@ func printTable(w io.Writer, runs []run, sums []summary, ratio map[string]float6
 			s.ProduceCPUUs, s.ConsumeCPUUs, s.ProduceAckP99, s.PeakRSSMB)
 	}
 	tw.Flush()
+	if anyDisturbed {
+		fmt.Fprintln(w, "* other processes took CPU in every attempt of this run; the medians leave it out")
+	}
 	if ratio == nil {
 		return
 	}
