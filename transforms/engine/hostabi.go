@@ -16,11 +16,11 @@ const hostModule = "redpanda_transform"
 // sizes.
 const (
 	codeNoRecord     int32 = -1 // read_next_record: no batch active or no record left; write: no batch active
-	codeBufTooSmall        = -2 // read_next_record: buf is smaller than the record's payload
-	codeUnknownTopic       = -3 // write_record_with_options: not an output topic
-	codeBadRecord          = -4 // write_record*: the payload does not parse
-	codeBadOptions         = -5 // write_record_with_options: the options do not parse
-	codeOutputLimit        = -6 // write_record*: the batch's output is over MaxOutputBytes
+	codeBufTooSmall  int32 = -2 // read_next_record: buf is smaller than the record's payload
+	codeUnknownTopic int32 = -3 // write_record_with_options: not an output topic
+	codeBadRecord    int32 = -4 // write_record*: the payload does not parse
+	codeBadOptions   int32 = -5 // write_record_with_options: the options do not parse
+	codeOutputLimit  int32 = -6 // write_record*: the batch's output is over MaxOutputBytes
 )
 
 // result encodes an i32 result on the stack.

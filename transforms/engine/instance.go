@@ -193,8 +193,8 @@ func (inst *instance) failure() *BatchError {
 			cause = fmt.Errorf("%w: %s", ErrTrap, msg)
 		}
 	}
-	if tail := inst.stderr.lastLines(); tail != "" {
-		cause = fmt.Errorf("%w; the module's stderr ends with: %s", cause, tail)
+	if line := inst.stderr.summary(); line != "" {
+		cause = fmt.Errorf("%w; stderr: %s", cause, line)
 	}
 	e := &BatchError{Module: inst.r.m.name, Record: -1, Offset: -1, Err: cause}
 	if j := inst.job; j != nil && index >= 0 && index < len(j.batch.Records) {

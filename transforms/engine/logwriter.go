@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 )
 
@@ -12,12 +13,13 @@ import (
 const (
 	maxLogLine     = 4 << 10  // a longer line is cut
 	maxLogPerBatch = 64 << 10 // bytes logged per batch; the rest is dropped
-	stderrTailSize = 1 << 10  // kept for error messages
+	recentLines    = 128      // lines kept for error messages
+	recentLineSize = 512      // bytes kept of each
 )
 
 // logWriter sends a module's stdout or stderr to slog, one record per line,
-// tagged with the module name and the stream. It keeps the last bytes of the
-// stream so an error can say what the module printed before it failed.
+// tagged with the module name and the stream. It keeps the last lines of
+// the stream so an error can say what the module printed before it failed.
 type logWriter struct {
 	log    *slog.Logger
 	level  slog.Level
@@ -28,7 +30,8 @@ type logWriter struct {
 	line    []byte
 	budget  int
 	dropped bool
-	tail    []byte
+	recent  []string // a ring of the last lines
+	nrecent int      // lines written to the ring so far
 }
 
 func newLogWriter(log *slog.Logger, level slog.Level, module, stream string) *logWriter {
@@ -40,7 +43,6 @@ func newLogWriter(log *slog.Logger, level slog.Level, module, stream string) *lo
 func (w *logWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.keepTail(p)
 	rest := p
 	for len(rest) > 0 {
 		i := bytes.IndexByte(rest, '\n')
@@ -57,20 +59,14 @@ func (w *logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (w *logWriter) keepTail(p []byte) {
-	if len(p) >= stderrTailSize {
-		w.tail = append(w.tail[:0], p[len(p)-stderrTailSize:]...)
-		return
-	}
-	if over := len(w.tail) + len(p) - stderrTailSize; over > 0 {
-		w.tail = append(w.tail[:0], w.tail[over:]...)
-	}
-	w.tail = append(w.tail, p...)
-}
-
 func (w *logWriter) emit() {
 	line := w.line
 	w.line = w.line[:0]
+	if w.recent == nil {
+		w.recent = make([]string, recentLines)
+	}
+	w.recent[w.nrecent%recentLines] = string(line[:min(len(line), recentLineSize)])
+	w.nrecent++
 	if w.budget < len(line) {
 		if !w.dropped {
 			w.dropped = true
@@ -98,9 +94,22 @@ func (w *logWriter) newBatch() {
 	w.mu.Unlock()
 }
 
-// lastLines returns the kept tail of the stream, trimmed, for errors.
-func (w *logWriter) lastLines() string {
+// summary returns the line of the stream that best explains a failure:
+// the last line a Go runtime starts a crash report with ("panic: ",
+// "fatal error: "), or else the last non-empty line.
+func (w *logWriter) summary() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return string(bytes.TrimSpace(w.tail))
+	n := min(w.nrecent, recentLines)
+	last := ""
+	for i := 1; i <= n; i++ {
+		line := strings.TrimSpace(w.recent[(w.nrecent-i)%recentLines])
+		if strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ") {
+			return line
+		}
+		if last == "" {
+			last = line
+		}
+	}
+	return last
 }
