@@ -14,11 +14,16 @@ import (
 // segmentio/kafka-go Reader in a consumer group: the range balancer, FetchMessage with
 // synchronous CommitMessages every 100 records or when no more are buffered, and a
 // member killed by closing its connections (kafka-go dials through Dialer.DialFunc).
+// Records are produced only while the group is stable (see quietRebalances).
 func TestCompatGroupKafkaGo(t *testing.T) {
 	runGroupScenario(t, groupClient{
 		name:     "kafkago",
 		assignor: "range",
-		start:    startKafkaGoMember,
+		// The Reader keeps handing out messages fetched before a rebalance, and
+		// commits them in the new generation, which started again at the offset
+		// committed when it began: records produced during a rebalance come twice.
+		quietRebalances: true,
+		start:           startKafkaGoMember,
 	})
 }
 

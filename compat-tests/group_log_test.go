@@ -14,7 +14,8 @@ import (
 // second time must be explained by a missing commit, that is, the last commit reported
 // for its partition must not be past it.
 type groupLog struct {
-	mu sync.Mutex
+	mu    sync.Mutex
+	phase string // the scenario's phase, named in what the log reports
 
 	produced map[groupOffset]string // value produced at each offset
 	ends     map[int32]int64        // end offset of each partition
@@ -68,6 +69,12 @@ func (l *groupLog) wrote(p int32, o int64, value string) {
 	l.ends[p] = max(l.ends[p], o+1)
 }
 
+func (l *groupLog) setPhase(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.phase = name
+}
+
 // read records that member read value at partition p, offset o.
 func (l *groupLog) read(member string, p int32, o int64, value string) {
 	l.mu.Lock()
@@ -79,10 +86,10 @@ func (l *groupLog) read(member string, p int32, o int64, value string) {
 	if before := l.reads[at]; len(before) > 0 {
 		l.rereads++
 		if c, ok := l.committed[p]; ok && c > o {
-			l.unexplained = append(l.unexplained, fmt.Sprintf("%v read by %s after offset %d was committed (read before by %v)", at, member, c, before))
+			l.unexplained = append(l.unexplained, fmt.Sprintf("%s: %v read by %s after offset %d was committed (read before by %v)", l.phase, at, member, c, before))
 		}
 		if l.values[at] != value {
-			l.unexplained = append(l.unexplained, fmt.Sprintf("%v read by %s as %q, before as %q", at, member, value, l.values[at]))
+			l.unexplained = append(l.unexplained, fmt.Sprintf("%s: %v read by %s as %q, before as %q", l.phase, at, member, value, l.values[at]))
 		}
 	} else {
 		l.values[at] = value
@@ -142,7 +149,7 @@ func (l *groupLog) note(member, msg string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.notes) < 50 && !l.dead[member] {
-		l.notes = append(l.notes, member+": "+msg)
+		l.notes = append(l.notes, l.phase+": "+member+": "+msg)
 	}
 }
 
