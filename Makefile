@@ -7,18 +7,22 @@ STATICCHECK_VERSION ?= v0.8.2
 PKGS      := ./...
 BROKER_PKGS := ./protocol/... ./raftlog/... ./broker/... ./cmd/...
 
-.PHONY: all build test unit race compat check fmt vet staticcheck tidy-check cross bench fuzz chaos clean
+.PHONY: all build test unit other race compat check fmt vet staticcheck tidy-check cross bench fuzz chaos clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o bin/skiff ./cmd/skiff
 
-## test: everything CI runs: checks, unit tests with -race, and the compat suite.
-test: check race compat
+## test: everything CI runs: checks, the broker's tests with -race, the
+## other packages' tests (SmartModules, bench tool), and the compat suite.
+test: check race other compat
 
 unit:
 	$(GO) test -count=1 $(PKGS)
+
+other:
+	$(GO) test -count=1 ./transforms/... ./bench/...
 
 race:
 	$(GO) test -race -count=1 $(BROKER_PKGS)
