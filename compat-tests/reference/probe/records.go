@@ -1,0 +1,164 @@
+package probe
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Produced is one partition's answer to a Produce request.
+type Produced struct {
+	Err        string // the partition's error name, "NONE" when it was written
+	BaseOffset int64
+	AppendTime int64 // LogAppendTime of the batch, -1 for CreateTime topics
+}
+
+// Produce sends batch to topic/partition with acks=all. id is the topic ID
+// (zero for a topic that does not exist).
+func (b *Broker) Produce(ctx context.Context, t testing.TB, topic string, id [16]byte, partition int32, batch []byte) Produced {
+	t.Helper()
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = -1, 10000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic, rt.TopicID = topic, id
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = partition, batch
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, b.Cl)
+	if err != nil {
+		return Produced{Err: ErrOf(err)}
+	}
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		return Produced{Err: fmt.Sprintf("%d topics in the response", len(resp.Topics))}
+	}
+	p := resp.Topics[0].Partitions[0]
+	return Produced{Err: ErrName(p.ErrorCode), BaseOffset: p.BaseOffset, AppendTime: p.LogAppendTime}
+}
+
+func (p Produced) String() string {
+	if p.Err != "NONE" {
+		return p.Err
+	}
+	return fmt.Sprintf("NONE at offset %d", p.BaseOffset)
+}
+
+// Rec is one record of a test batch.
+type Rec struct {
+	Value string
+	TS    int64 // CreateTime in milliseconds
+}
+
+// Producer is what an idempotent batch carries; NoProducer is a plain one.
+type Producer struct {
+	ID    int64
+	Epoch int16
+	Seq   int32
+}
+
+var NoProducer = Producer{ID: -1, Epoch: -1, Seq: -1}
+
+// Batch encodes an uncompressed v2 record batch with null keys.
+func Batch(ps Producer, recs ...Rec) []byte {
+	var records []byte
+	first, maxTs := recs[0].TS, recs[0].TS
+	for _, r := range recs {
+		first, maxTs = min(first, r.TS), max(maxTs, r.TS)
+	}
+	for i, r := range recs {
+		kr := kmsg.Record{OffsetDelta: int32(i), TimestampDelta64: r.TS - first, Value: []byte(r.Value)}
+		kr.Length = int32(len(kr.AppendTo(nil)) - 1) // everything after the 1-byte varint 0
+		records = kr.AppendTo(records)
+	}
+	rb := kmsg.RecordBatch{
+		PartitionLeaderEpoch: -1,
+		Magic:                2,
+		LastOffsetDelta:      int32(len(recs) - 1),
+		FirstTimestamp:       first,
+		MaxTimestamp:         maxTs,
+		ProducerID:           ps.ID,
+		ProducerEpoch:        ps.Epoch,
+		FirstSequence:        ps.Seq,
+		NumRecords:           int32(len(recs)),
+		Records:              records,
+	}
+	raw := rb.AppendTo(nil)
+	binary.BigEndian.PutUint32(raw[8:12], uint32(len(raw)-12))
+	binary.BigEndian.PutUint32(raw[17:21], crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return raw
+}
+
+// Values makes n records of the given size stamped now.
+func Values(n, size int) []Rec {
+	now := time.Now().UnixMilli()
+	recs := make([]Rec, n)
+	for i := range recs {
+		recs[i] = Rec{Value: strings.Repeat("x", size), TS: now}
+	}
+	return recs
+}
+
+// ListOffset asks for the offset of partition at timestamp ts (or a special
+// value: -1 latest, -2 earliest, -3 max timestamp).
+func (b *Broker) ListOffset(ctx context.Context, t testing.TB, topic string, partition int32, ts int64, leaderEpoch int32) string {
+	t.Helper()
+	req := kmsg.NewPtrListOffsetsRequest()
+	req.ReplicaID = -1
+	rt := kmsg.NewListOffsetsRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewListOffsetsRequestTopicPartition()
+	rp.Partition, rp.Timestamp, rp.CurrentLeaderEpoch = partition, ts, leaderEpoch
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, b.Cl)
+	if err != nil {
+		return ErrOf(err)
+	}
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		return fmt.Sprintf("%d topics in the response", len(resp.Topics))
+	}
+	p := resp.Topics[0].Partitions[0]
+	if p.ErrorCode != 0 {
+		return ErrName(p.ErrorCode)
+	}
+	return fmt.Sprintf("offset %d timestamp %d", p.Offset, p.Timestamp)
+}
+
+// FetchOne fetches partition from offset and returns the error and high
+// watermark, or the record count when fetched.
+func (b *Broker) FetchOne(ctx context.Context, t testing.TB, topic string, id [16]byte, partition int32, offset int64) string {
+	t.Helper()
+	req := kmsg.NewPtrFetchRequest()
+	req.ReplicaID, req.MaxWaitMillis, req.MinBytes, req.MaxBytes = -1, 100, 1, 1<<20
+	req.SessionEpoch = -1
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic, rt.TopicID = topic, id
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = partition, offset, 1<<20
+	rp.CurrentLeaderEpoch, rp.LogStartOffset = -1, -1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, b.Cl)
+	if err != nil {
+		return ErrOf(err)
+	}
+	if resp.ErrorCode != 0 {
+		return "top level " + ErrName(resp.ErrorCode)
+	}
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		return fmt.Sprintf("%d topics in the response", len(resp.Topics))
+	}
+	p := resp.Topics[0].Partitions[0]
+	if p.ErrorCode != 0 {
+		return ErrName(p.ErrorCode)
+	}
+	fp, _ := kgo.ProcessFetchPartition(kgo.ProcessFetchPartitionOpts{Topic: topic, Partition: partition, Offset: offset, KeepControlRecords: true}, &p, kgo.DefaultDecompressor(), nil)
+	return fmt.Sprintf("NONE, %d records, high watermark %d", len(fp.Records), p.HighWatermark)
+}
