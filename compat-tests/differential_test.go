@@ -47,6 +47,18 @@ var knownBugs = map[string]string{
 		"response entry (INVALID_REQUEST) from Kafka, two from Skiff",
 	"AlterConfigs: delete no.such.config": "IncrementalAlterConfigs DELETE of an unknown topic config name " +
 		"succeeds on Kafka (NONE); Skiff answers INVALID_CONFIG",
+	"GroupProtocol: before sync: protocol": "DescribeGroups of a group in CompletingRebalance: Kafka reports " +
+		"an empty protocol until the group is Stable; Skiff already names the chosen one",
+	"Records: batch: gzip attribute on uncompressed records": "Skiff stores a batch whose attributes claim " +
+		"a codec its records are not compressed with, so consumers get a batch they cannot decompress; " +
+		"Kafka rejects it (UNKNOWN_SERVER_ERROR from the failed decompression)",
+	"Records: broken batches: end offset": "the gzip-attribute batch above is the one broken batch Skiff stores",
+	"Records: batch: truncated": "a batch shorter than its length field: Kafka answers INVALID_RECORD " +
+		"(not retriable), Skiff CORRUPT_MESSAGE, which clients retry",
+	"Records: compacted topic: record without a key": "Kafka rejects a record without a key on a " +
+		"cleanup.policy=compact topic with INVALID_RECORD; Skiff stores it",
+	"Records: epoch current+5 end": "OffsetForLeaderEpoch for an epoch above the leader's: Kafka answers " +
+		"UNDEFINED (leader epoch -1, end offset -1); Skiff answers the current epoch and the log end offset",
 }
 
 // diffSharedKafka is the one reference Kafka of this test binary: Kafka takes
@@ -478,3 +490,116 @@ func TestDifferentialConsumerGroup(t *testing.T) {
 
 // at is a record with value v and CreateTime ts.
 func at(v string, ts int64) probe.Rec { return probe.Rec{Value: v, TS: ts} }
+
+// TestDifferentialGroupProtocol: the classic group protocol by hand, with the
+// errors a misbehaving member gets.
+func TestDifferentialGroupProtocol(t *testing.T) {
+	differential(t, "GroupProtocol", func(ctx context.Context, t *testing.T, b *probe.Broker, o reference.Observations) {
+		const topic, group = "diff-group-protocol", "diff-group-protocol"
+		b.MustCreateTopic(ctx, t, topic, 2, nil)
+		join := func(group, member, protocolType string, session int32) probe.Joined {
+			return b.JoinGroup(ctx, t, group, member, protocolType, topic, session)
+		}
+		o.Set("join: empty group ID", join("", "", "consumer", 10000))
+		o.Set("join: session timeout 1 s", join(group, "", "consumer", 1000))
+		o.Set("join: session timeout 1 hour", join(group, "", "consumer", 3600000))
+		first := join(group, "", "consumer", 10000)
+		o.Set("join: new member", first)
+		j := join(group, first.MemberID, "consumer", 10000)
+		o.Set("join: with the given member ID", j)
+		member, gen := j.MemberID, j.Generation
+		b.DescribeGroup(ctx, t, group, "before sync", o)
+		o.Set("heartbeat before sync", b.Heartbeat(ctx, t, group, member, gen))
+		o.Set("join: other protocol type", join(group, "", "connect", 10000))
+		o.Set("sync: wrong generation", b.SyncGroup(ctx, t, group, member, gen+1, topic, 0, 1))
+		o.Set("sync: unknown member", b.SyncGroup(ctx, t, group, "no-such-member", gen, topic, 0, 1))
+		o.Set("sync", b.SyncGroup(ctx, t, group, member, gen, topic, 0, 1))
+		o.Set("heartbeat", b.Heartbeat(ctx, t, group, member, gen))
+		o.Set("heartbeat: wrong generation", b.Heartbeat(ctx, t, group, member, gen+1))
+		o.Set("heartbeat: unknown member", b.Heartbeat(ctx, t, group, "no-such-member", gen))
+		o.Set("heartbeat: unknown group", b.Heartbeat(ctx, t, "diff-no-such-group", member, gen))
+		o.Set("commit", b.CommitOffset(ctx, t, group, member, gen, topic, 0, 1))
+		o.Set("commit: wrong generation", b.CommitOffset(ctx, t, group, member, gen+1, topic, 0, 2))
+		o.Set("commit: unknown member", b.CommitOffset(ctx, t, group, "no-such-member", gen, topic, 0, 2))
+		o.Set("commit: from outside the group while it is stable", b.CommitOffset(ctx, t, group, "", -1, topic, 0, 2))
+		o.Set("commit: unknown topic", b.CommitOffset(ctx, t, group, member, gen, "diff-no-such-topic", 0, 2))
+		o.Set("commit: unknown partition", b.CommitOffset(ctx, t, group, member, gen, topic, 7, 2))
+		o.Set("delete group while stable", b.DeleteGroup(ctx, t, group))
+		b.DescribeGroup(ctx, t, group, "stable", o)
+		o.Set("leave: unknown member", b.LeaveGroup(ctx, t, group, "no-such-member"))
+		o.Set("leave", b.LeaveGroup(ctx, t, group, member))
+		b.DescribeGroup(ctx, t, group, "after leave", o)
+		o.Set("heartbeat after leave", b.Heartbeat(ctx, t, group, member, gen))
+		o.Set("commit after leave, old member", b.CommitOffset(ctx, t, group, member, gen, topic, 0, 3))
+		o.Set("commit after leave, from outside", b.CommitOffset(ctx, t, group, "", -1, topic, 0, 4))
+		b.Lag(ctx, t, group, topic, "end", o)
+	})
+}
+
+// TestDifferentialRecords: DeleteRecords, OffsetForLeaderEpoch and the
+// checks a broker makes on the batches it is sent.
+func TestDifferentialRecords(t *testing.T) {
+	differential(t, "Records", func(ctx context.Context, t *testing.T, b *probe.Broker, o reference.Observations) {
+		const topic = "diff-records"
+		b.MustCreateTopic(ctx, t, topic, 1, nil)
+		id := b.TopicMeta(ctx, t, topic).TopicID
+		for i := range 2 {
+			o.Set(fmt.Sprintf("produce %d", i), b.Produce(ctx, t, topic, id, 0, probe.Batch(probe.NoProducer, probe.Values(5, 10)...)))
+		}
+		// Leader epochs are numbered differently (Skiff's come from Raft
+		// terms), so the probes ask relative to the partition's own.
+		epoch := b.TopicMeta(ctx, t, topic).Partitions[0].LeaderEpoch
+		relative := func(s string) string {
+			for d := int32(0); d <= 5; d++ {
+				s = strings.ReplaceAll(s, fmt.Sprintf("leader epoch %d ", epoch+d), fmt.Sprintf("leader epoch current%+d ", d))
+			}
+			return strings.ReplaceAll(s, "current+0", "current")
+		}
+		o.Set("current epoch end", relative(b.EpochEnd(ctx, t, topic, 0, epoch)))
+		o.Set("epoch current+5 end", relative(b.EpochEnd(ctx, t, topic, 0, epoch+5)))
+		o.Set("epoch end, unknown partition", b.EpochEnd(ctx, t, topic, 3, epoch))
+		o.Set("delete records before 3", b.DeleteRecords(ctx, t, topic, 0, 3))
+		o.Set("earliest after delete", b.ListOffset(ctx, t, topic, 0, -2, -1))
+		o.Set("fetch 0 after delete", b.FetchOne(ctx, t, topic, id, 0, 0))
+		o.Set("fetch 3 after delete", b.FetchOne(ctx, t, topic, id, 0, 3))
+		o.Set("delete records before 2 (already gone)", b.DeleteRecords(ctx, t, topic, 0, 2))
+		o.Set("delete records before 20 (past the end)", b.DeleteRecords(ctx, t, topic, 0, 20))
+		o.Set("delete records, unknown partition", b.DeleteRecords(ctx, t, topic, 3, 1))
+		o.Set("delete all records (-1)", b.DeleteRecords(ctx, t, topic, 0, -1))
+		o.Set("fetch 10 after deleting all", b.FetchOne(ctx, t, topic, id, 0, 10))
+
+		o.Set("acks 2", b.ProduceAcks(ctx, t, topic, id, 0, 2, probe.Batch(probe.NoProducer, probe.Values(1, 10)...)))
+
+		// Broken batches go to a topic of their own, so that one a broker
+		// takes shows in that topic's end offset and nowhere else.
+		const broken = "diff-records-broken"
+		b.MustCreateTopic(ctx, t, broken, 1, nil)
+		bid := b.TopicMeta(ctx, t, broken).TopicID
+		good := probe.Batch(probe.NoProducer, probe.Values(2, 10)...)
+		bad := func(what string, batch []byte) {
+			o.Set("batch: "+what, b.Produce(ctx, t, broken, bid, 0, batch))
+		}
+		crc := append([]byte(nil), good...)
+		crc[len(crc)-1] ^= 0xff
+		bad("CRC mismatch", crc)
+		magic := append([]byte(nil), good...)
+		magic[probe.BatchMagicAt] = 1
+		bad("magic 1", probe.Recrc(magic))
+		count := append([]byte(nil), good...)
+		count[probe.BatchNumRecordsAt+3] = 3
+		bad("record count 3 for 2 records", probe.Recrc(count))
+		bad("gzip attribute on uncompressed records", probe.WithAttributes(good, 1))
+		bad("codec 7", probe.WithAttributes(good, 7))
+		bad("transactional without a transaction", probe.WithAttributes(good, 1<<4))
+		bad("control batch", probe.WithAttributes(good, 1<<5))
+		bad("truncated", good[:len(good)-3])
+		o.Set("broken batches: end offset", b.ListOffset(ctx, t, broken, 0, -1, -1))
+
+		const compacted = "diff-records-compacted"
+		b.MustCreateTopic(ctx, t, compacted, 1, map[string]*string{"cleanup.policy": probe.Str("compact")})
+		cid := b.TopicMeta(ctx, t, compacted).TopicID
+		now := time.Now().UnixMilli()
+		o.Set("compacted topic: record with a key", b.Produce(ctx, t, compacted, cid, 0, probe.Batch(probe.NoProducer, probe.Rec{Key: "k", Value: "v", TS: now})))
+		o.Set("compacted topic: record without a key", b.Produce(ctx, t, compacted, cid, 0, probe.Batch(probe.NoProducer, probe.Rec{Value: "v", TS: now})))
+	})
+}

@@ -143,13 +143,17 @@ up() {
 		addrs+="${addrs:+,}127.0.0.1:${ports[2 * i - 2]}"
 	done
 	# A cluster ID is 16 random bytes in URL-safe base64 without padding, as StorageTool's
-	# random-uuid prints; making it here saves a JVM start.
-	cluster_id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+	# random-uuid prints (making it here saves a JVM start); like Kafka's Uuid, never one that
+	# starts with "-", which a command line would take for an option.
+	cluster_id=-
+	while [[ $cluster_id == -* ]]; do
+		cluster_id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+	done
 	for ((i = 1; i <= n; i++)); do
 		write_config "$i" "${ports[2 * i - 2]}" "${ports[2 * i - 1]}" "$voters" "$((n < 3 ? 1 : 3))"
 		"$java" -Xmx256m -cp "$here/lib/*" -Dlog4j2.configurationFile="$here/log4j2.properties" \
 			-Dkafka.logs.dir="$run_dir/node$i" kafka.tools.StorageTool format \
-			-t "$cluster_id" -c "$run_dir/node$i/server.properties" >"$run_dir/node$i/format.out" 2>&1 ||
+			--cluster-id="$cluster_id" --config "$run_dir/node$i/server.properties" >"$run_dir/node$i/format.out" 2>&1 ||
 			die "formatting node $i failed: $(cat "$run_dir/node$i/format.out")"
 	done
 	echo "$n" >"$run_dir/nodes"

@@ -24,8 +24,14 @@ type Produced struct {
 // (zero for a topic that does not exist).
 func (b *Broker) Produce(ctx context.Context, t testing.TB, topic string, id [16]byte, partition int32, batch []byte) Produced {
 	t.Helper()
+	return b.ProduceAcks(ctx, t, topic, id, partition, -1, batch)
+}
+
+// ProduceAcks is Produce with the given acks (not 0: that gets no answer).
+func (b *Broker) ProduceAcks(ctx context.Context, t testing.TB, topic string, id [16]byte, partition int32, acks int16, batch []byte) Produced {
+	t.Helper()
 	req := kmsg.NewPtrProduceRequest()
-	req.Acks, req.TimeoutMillis = -1, 10000
+	req.Acks, req.TimeoutMillis = acks, 10000
 	rt := kmsg.NewProduceRequestTopic()
 	rt.Topic, rt.TopicID = topic, id
 	rp := kmsg.NewProduceRequestTopicPartition()
@@ -52,6 +58,7 @@ func (p Produced) String() string {
 
 // Rec is one record of a test batch.
 type Rec struct {
+	Key   string // "" is a null key
 	Value string
 	TS    int64 // CreateTime in milliseconds
 }
@@ -65,7 +72,7 @@ type Producer struct {
 
 var NoProducer = Producer{ID: -1, Epoch: -1, Seq: -1}
 
-// Batch encodes an uncompressed v2 record batch with null keys.
+// Batch encodes an uncompressed v2 record batch.
 func Batch(ps Producer, recs ...Rec) []byte {
 	var records []byte
 	first, maxTs := recs[0].TS, recs[0].TS
@@ -74,6 +81,9 @@ func Batch(ps Producer, recs ...Rec) []byte {
 	}
 	for i, r := range recs {
 		kr := kmsg.Record{OffsetDelta: int32(i), TimestampDelta64: r.TS - first, Value: []byte(r.Value)}
+		if r.Key != "" {
+			kr.Key = []byte(r.Key)
+		}
 		kr.Length = int32(len(kr.AppendTo(nil)) - 1) // everything after the 1-byte varint 0
 		records = kr.AppendTo(records)
 	}
@@ -91,8 +101,29 @@ func Batch(ps Producer, recs ...Rec) []byte {
 	}
 	raw := rb.AppendTo(nil)
 	binary.BigEndian.PutUint32(raw[8:12], uint32(len(raw)-12))
-	binary.BigEndian.PutUint32(raw[17:21], crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return Recrc(raw)
+}
+
+// Offsets of fields in a v2 record batch header.
+const (
+	BatchMagicAt      = 16 // int8
+	BatchCRCAt        = 17 // uint32, CRC-32C of everything from BatchAttributesAt on
+	BatchAttributesAt = 21 // int16: bits 0-2 codec, 4 transactional, 5 control
+	BatchNumRecordsAt = 57 // int32
+)
+
+// Recrc rewrites the CRC of a v2 batch after a test changed its bytes.
+func Recrc(raw []byte) []byte {
+	binary.BigEndian.PutUint32(raw[BatchCRCAt:], crc32.Checksum(raw[BatchAttributesAt:], crc32.MakeTable(crc32.Castagnoli)))
 	return raw
+}
+
+// WithAttributes returns a copy of the batch with attributes attrs and a
+// matching CRC: a batch that claims a codec or a transaction it does not have.
+func WithAttributes(raw []byte, attrs int16) []byte {
+	out := append([]byte(nil), raw...)
+	binary.BigEndian.PutUint16(out[BatchAttributesAt:], uint16(attrs))
+	return Recrc(out)
 }
 
 // Values makes n records of the given size stamped now.
@@ -131,8 +162,8 @@ func (b *Broker) ListOffset(ctx context.Context, t testing.TB, topic string, par
 	return fmt.Sprintf("offset %d timestamp %d", p.Offset, p.Timestamp)
 }
 
-// FetchOne fetches partition from offset and returns the error and high
-// watermark, or the record count when fetched.
+// FetchOne fetches partition from offset and returns the error, or the
+// records' count and first offset with the high watermark and log start.
 func (b *Broker) FetchOne(ctx context.Context, t testing.TB, topic string, id [16]byte, partition int32, offset int64) string {
 	t.Helper()
 	req := kmsg.NewPtrFetchRequest()
@@ -160,5 +191,61 @@ func (b *Broker) FetchOne(ctx context.Context, t testing.TB, topic string, id [1
 		return ErrName(p.ErrorCode)
 	}
 	fp, _ := kgo.ProcessFetchPartition(kgo.ProcessFetchPartitionOpts{Topic: topic, Partition: partition, Offset: offset, KeepControlRecords: true}, &p, kgo.DefaultDecompressor(), nil)
-	return fmt.Sprintf("NONE, %d records, high watermark %d", len(fp.Records), p.HighWatermark)
+	first := int64(-1)
+	if len(fp.Records) > 0 {
+		first = fp.Records[0].Offset
+	}
+	return fmt.Sprintf("NONE, %d records from offset %d, high watermark %d, log start %d", len(fp.Records), first, p.HighWatermark, p.LogStartOffset)
+}
+
+// DeleteRecords deletes the records of topic/partition before offset (-1:
+// the high watermark) and returns the error or the new low watermark.
+func (b *Broker) DeleteRecords(ctx context.Context, t testing.TB, topic string, partition int32, offset int64) string {
+	t.Helper()
+	req := kmsg.NewPtrDeleteRecordsRequest()
+	req.TimeoutMillis = 10000
+	rt := kmsg.NewDeleteRecordsRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewDeleteRecordsRequestTopicPartition()
+	rp.Partition, rp.Offset = partition, offset
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, b.Cl)
+	if err != nil {
+		return ErrOf(err)
+	}
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		return fmt.Sprintf("%d topics in the response", len(resp.Topics))
+	}
+	p := resp.Topics[0].Partitions[0]
+	if p.ErrorCode != 0 {
+		return ErrName(p.ErrorCode)
+	}
+	return fmt.Sprintf("NONE, low watermark %d", p.LowWatermark)
+}
+
+// EpochEnd asks OffsetForLeaderEpoch where leader epoch epoch ends in
+// topic/partition.
+func (b *Broker) EpochEnd(ctx context.Context, t testing.TB, topic string, partition, epoch int32) string {
+	t.Helper()
+	req := kmsg.NewPtrOffsetForLeaderEpochRequest()
+	req.ReplicaID = -1
+	rt := kmsg.NewOffsetForLeaderEpochRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+	rp.Partition, rp.CurrentLeaderEpoch, rp.LeaderEpoch = partition, -1, epoch
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, b.Cl)
+	if err != nil {
+		return ErrOf(err)
+	}
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		return fmt.Sprintf("%d topics in the response", len(resp.Topics))
+	}
+	p := resp.Topics[0].Partitions[0]
+	if p.ErrorCode != 0 {
+		return ErrName(p.ErrorCode)
+	}
+	return fmt.Sprintf("NONE, leader epoch %d ends at %d", p.LeaderEpoch, p.EndOffset)
 }
