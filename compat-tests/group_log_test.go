@@ -239,7 +239,7 @@ func (l *groupLog) revocations() map[string]int {
 
 // check fails t for what the log judged wrong: re-reads without a reason, and records
 // read that were not produced there.
-func (l *groupLog) check(t *testing.T, g *groupRun) {
+func (l *groupLog) check(t *testing.T) {
 	t.Helper()
 	l.mu.Lock()
 	defer l.mu.Unlock()
