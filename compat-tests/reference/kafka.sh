@@ -209,7 +209,12 @@ start_watchdog() {
 			sleep 1
 		done
 		kill "$@" 2>/dev/null
-		sleep 30
+		for ((i = 0; i < 30; i++)); do
+			alive=0
+			for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
+			((alive)) || exit 0
+			sleep 1
+		done
 		kill -9 "$@" 2>/dev/null
 	' kafka-ref-watchdog "$watch" $pids </dev/null >/dev/null 2>&1 &
 }
