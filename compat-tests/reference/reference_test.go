@@ -14,9 +14,9 @@ import (
 
 func TestReferenceLastLine(t *testing.T) {
 	for in, want := range map[string]string{
-		"127.0.0.1:1\n":                   "127.0.0.1:1",
+		"127.0.0.1:1\n":                    "127.0.0.1:1",
 		"noise\n127.0.0.1:1,127.0.0.1:2\n": "127.0.0.1:1,127.0.0.1:2",
-		"  x  ":                           "x",
+		"  x  ":                            "x",
 	} {
 		if got := lastLine(in); got != want {
 			t.Errorf("lastLine(%q) = %q, want %q", in, got, want)
