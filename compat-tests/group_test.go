@@ -130,6 +130,7 @@ func runGroupScenario(t *testing.T, c groupClient) {
 		ran := false
 		ok := t.Run(ph.name, func(t *testing.T) {
 			ran = true
+			defer g.log.check(t)
 			ph.run(t, g, members)
 		})
 		if !ran {
@@ -141,7 +142,6 @@ func runGroupScenario(t *testing.T, c groupClient) {
 			return
 		}
 	}
-	g.log.check(t)
 	t.Logf("%s: %s", c.name, g.log.summary())
 	t.Logf("%s: scenario took %v", c.name, time.Since(began).Round(time.Millisecond))
 }
@@ -167,6 +167,7 @@ func groupJoin(t *testing.T, g *groupRun, members map[string]groupMember) {
 func groupLeave(t *testing.T, g *groupRun, members map[string]groupMember) {
 	before := g.log.ownership()
 	revokes := g.log.revocations()
+	leaving := time.Now()
 	if err := members["a"].leave(); err != nil {
 		t.Fatalf("member a leave: %v", err)
 	}
@@ -175,6 +176,12 @@ func groupLeave(t *testing.T, g *groupRun, members map[string]groupMember) {
 	}
 	g.produce(t, groupBatchLeave)
 	g.waitStable(t, "b and c with three partitions each", map[string]int{"b": 3, "c": 3})
+	rebalanced := time.Since(leaving)
+	t.Logf("b and c own a's partitions %v after a began to leave", rebalanced.Round(time.Millisecond))
+	if rebalanced > groupSessionTimeout-time.Second {
+		t.Errorf("the group took %v to move the partitions of a member that left, about its %v session timeout: LeaveGroup did not start a rebalance",
+			rebalanced.Round(time.Millisecond), groupSessionTimeout)
+	}
 	g.waitCaughtUp(t, "records produced after the leave read and committed")
 	g.checkBrokerCommitted(t)
 	g.checkKept(t, before, revokes, "b", "c")
