@@ -34,6 +34,11 @@ import (
 //   - Cooperative members (franz-go, Java, librdkafka's cooperative-sticky) report
 //     incremental assignments; for them a member that stays must not lose a partition
 //     when another leaves or dies.
+//   - The broker's own view decides when a phase is done: DescribeGroups (state and the
+//     stored assignment of each member, by client id) and OffsetFetch (committed offsets
+//     equal to the end offsets).
+//   - A leave must move partitions well before the session timeout (LeaveGroup took
+//     effect), a kill not before it (a closed connection is not a LeaveGroup).
 //   - The session timeout is 6s, the broker's minimum, so the kill phase takes ~7-10s.
 
 const (
