@@ -98,9 +98,25 @@ func diffKafka(t *testing.T) *reference.Kafka {
 	return diffSharedKafka.k
 }
 
+// scenarioFunc runs one scenario against broker b and records what it saw.
+type scenarioFunc func(ctx context.Context, t *testing.T, b *probe.Broker, o reference.Observations)
+
 // differential runs scenario against Kafka, then against a fresh Skiff, and
 // compares what both saw.
-func differential(t *testing.T, scenario string, run func(ctx context.Context, t *testing.T, b *probe.Broker, o reference.Observations)) {
+func differential(t *testing.T, scenario string, run scenarioFunc) {
+	t.Helper()
+	differentialRun(t, scenario, false, run)
+}
+
+// differentialConcurrent is differential with both brokers at once, for
+// scenarios that wait on other processes (Kafka's tools, each a JVM start).
+// run must not call t.Fatal and friends: they only work on the test's goroutine.
+func differentialConcurrent(t *testing.T, scenario string, run scenarioFunc) {
+	t.Helper()
+	differentialRun(t, scenario, true, run)
+}
+
+func differentialRun(t *testing.T, scenario string, concurrent bool, run scenarioFunc) {
 	t.Helper()
 	accepted, err := reference.LoadAccepted(acceptedDifferencesFile)
 	if err != nil {
@@ -108,16 +124,25 @@ func differential(t *testing.T, scenario string, run func(ctx context.Context, t
 	}
 	k := diffKafka(t)
 	s := harness.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	vers := probe.CommonVersions(ctx, t, k.Addr(), s.Addr())
-	got := map[string]reference.Observations{}
-	for _, b := range []*probe.Broker{probe.NewBroker(t, "kafka", k.Addr(), vers), probe.NewBroker(t, "skiff", s.Addr(), vers)} {
-		o := reference.Observations{}
-		run(ctx, t, b, o)
-		got[b.Name] = o
+	kafka, skiff := reference.Observations{}, reference.Observations{}
+	kb, sb := probe.NewBroker(t, "kafka", k.Addr(), vers), probe.NewBroker(t, "skiff", s.Addr(), vers)
+	if concurrent {
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run(ctx, t, kb, kafka)
+		}()
+		run(ctx, t, sb, skiff)
+		wg.Wait()
+	} else {
+		run(ctx, t, kb, kafka)
+		run(ctx, t, sb, skiff)
 	}
-	reference.Compare(t, scenario, got["kafka"], got["skiff"], accepted, knownBugs)
+	reference.Compare(t, scenario, kafka, skiff, accepted, knownBugs)
 }
 
 // TestDifferentialUnknownTopic: requests for a topic that does not exist,
@@ -602,4 +627,85 @@ func TestDifferentialRecords(t *testing.T) {
 		o.Set("compacted topic: record with a key", b.Produce(ctx, t, compacted, cid, 0, probe.Batch(probe.NoProducer, probe.Rec{Key: "k", Value: "v", TS: now})))
 		o.Set("compacted topic: record without a key", b.Produce(ctx, t, compacted, cid, 0, probe.Batch(probe.NoProducer, probe.Rec{Value: "v", TS: now})))
 	})
+}
+
+// TestDifferentialTools: Kafka's own command-line tools (from the same
+// Maven artifacts as the reference broker) against both brokers: topics,
+// console producer and consumer, consumer groups, producer perf test.
+func TestDifferentialTools(t *testing.T) {
+	differentialConcurrent(t, "Tools", func(ctx context.Context, t *testing.T, b *probe.Broker, o reference.Observations) {
+		const topic, group = "diff-tools", "diff-tools-group"
+		tool := func(what, stdin, name string, args ...string) []string {
+			t.Helper()
+			var out strings.Builder
+			cmd := reference.Tool(ctx, name, append([]string{"--bootstrap-server", b.Addr}, args...)...)
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &out
+			err := cmd.Run()
+			exit := "exit 0"
+			if err != nil {
+				exit = err.Error()
+				t.Logf("%s: %s %s: %v\n%s", b.Name, name, strings.Join(args, " "), err, out.String())
+			}
+			o.Set(what+": exit", exit)
+			return strings.Split(strings.TrimSpace(out.String()), "\n")
+		}
+		lines := tool("create topic", "", "kafka-topics", "--create", "--topic", topic, "--partitions", "3", "--replication-factor", "1")
+		o.Set("create topic: output", lines)
+		for _, line := range tool("describe topic", "", "kafka-topics", "--describe", "--topic", topic) {
+			fields := strings.Split(strings.TrimSpace(line), "\t")
+			if len(fields) > 1 && strings.HasPrefix(fields[1], "TopicId:") { // the header line
+				o.Set("describe topic: header", []string{fields[2], fields[3]})
+				o.Set("describe topic: configs", fields[4:])
+				continue
+			}
+			if len(fields) > 1 && strings.HasPrefix(fields[1], "Partition: ") {
+				var replicas, elr []string
+				for _, f := range fields[2:] {
+					if strings.Contains(f, "Elr:") {
+						elr = append(elr, f)
+					} else {
+						replicas = append(replicas, f)
+					}
+				}
+				o.Set("describe topic: "+fields[1], replicas)
+				o.Set("describe topic: ELR columns", elr)
+			}
+		}
+
+		var in strings.Builder
+		for i := range 12 {
+			fmt.Fprintf(&in, "key%d:value%d\n", i, i)
+		}
+		tool("console producer", in.String(), "kafka-console-producer", "--topic", topic,
+			"--property", "parse.key=true", "--property", "key.separator=:")
+		consumed := tool("console consumer", "", "kafka-console-consumer", "--topic", topic, "--group", group,
+			"--from-beginning", "--max-messages", "12", "--timeout-ms", "20000")
+		var values []string
+		for _, line := range consumed {
+			if strings.HasPrefix(line, "value") {
+				values = append(values, line)
+			}
+		}
+		sort.Strings(values)
+		o.Set("console consumer: values", values)
+		for _, line := range tool("describe group", "", "kafka-consumer-groups", "--describe", "--group", group) {
+			fields := strings.Fields(line)
+			if len(fields) == 9 && fields[0] == group {
+				o.Set("describe group: partition "+fields[2], fields[3:])
+			}
+		}
+		perf := tool("producer perf test", "", "kafka-producer-perf-test", "--topic", topic, "--num-records", "2000",
+			"--record-size", "100", "--throughput", "-1", "--producer-props", "bootstrap.servers="+b.Addr, "acks=all")
+		o.Set("producer perf test: sent all", slicesContains(perf, "2000 records sent"))
+	})
+}
+
+// slicesContains reports whether a line of lines contains s.
+func slicesContains(lines []string, s string) bool {
+	for _, line := range lines {
+		if strings.Contains(line, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -21,6 +21,8 @@
 #   KAFKA_HEAP_OPTS      broker heap (default "-Xms1g -Xmx1g", as kafka-server-start.sh)
 #   KAFKA_REF_WATCH_PID  when set, the nodes are stopped once that process exits (the Go helper
 #                        sets it to the test binary, so a killed test leaves no broker behind)
+#   KAFKA_TOOL_JVM_OPTS  JVM options of `kafka.sh tool` (default: -Xmx1g for the perf tests, a quick
+#                        start for the rest)
 #   JAVA_HOME            the JDK to run (default: java on PATH; Kafka 4 needs Java 17 or newer)
 set -euo pipefail
 
@@ -271,7 +273,17 @@ tool() {
 	class=$(tool_class "$1")
 	shift
 	fetch
-	exec "$java" ${KAFKA_TOOL_HEAP_OPTS:--Xmx512m} -Dlog4j2.configurationFile="$here/tools-log4j2.properties" \
+	# A short-lived command starts faster with the client compiler and serial GC; the perf tests
+	# measure, so they get the JVM's defaults.
+	local opts=${KAFKA_TOOL_JVM_OPTS:-}
+	if [[ -z $opts ]]; then
+		case $class in
+		*Performance) opts="-Xmx1g" ;;
+		*) opts="-Xmx512m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC" ;;
+		esac
+	fi
+	# shellcheck disable=SC2086 # JVM options are a word list
+	exec "$java" $opts -Dlog4j2.configurationFile="$here/tools-log4j2.properties" \
 		-cp "$here/tools-lib/*" "$class" "$@"
 }
 
