@@ -208,9 +208,10 @@ if [[ ${PROFILE:-} == 1 ]]; then
 	wait_for_line "$tmp/skiff-profile.log" "msg=ready"
 	(sleep 0.5; curl -sf -o "$prof.pprof" "http://$metrics/debug/pprof/profile?seconds=${PROFILE_SECONDS:-3}") &
 	curl_pid=$!
-	"$tmp/skiff-load" --brokers "$addr" --topic bench --partitions "$PARTITIONS" --records "$RECORDS" \
+	profiled_run=$("$tmp/skiff-load" --brokers "$addr" --topic bench --partitions "$PARTITIONS" --records "$RECORDS" \
 		--record-size "$RECORD_SIZE" --acks "$ACKS" --producers "$PRODUCERS" --compression "$COMPRESSION" \
-		--broker-pid "$broker_pid" | sed 's/^/  profiled run: /'
+		--broker-pid "$broker_pid")
+	sed 's/^/  profiled run: /' <<< "$profiled_run"
 	profiled=1
 	wait "$curl_pid" || profiled=0
 	stop_broker
@@ -221,6 +222,7 @@ if [[ ${PROFILE:-} == 1 ]]; then
 		echo "# CPU profile of skiff during the produce phase of an extra run (PROFILE=1 bench/run.sh)"
 		echo "# machine: $machine"
 		echo "# settings: $settings"
+		sed 's/^/# profiled run: /' <<< "$profiled_run"
 		go tool pprof -top -nodecount=40 "$tmp/skiff" "$prof.pprof" 2>/dev/null
 	} > "$prof.txt"
 	echo "CPU profile of skiff while producing: $prof.pprof, top functions in $prof.txt"
