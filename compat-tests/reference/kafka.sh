@@ -198,27 +198,30 @@ wait_started() {
 	done
 }
 
-# start_watchdog PID: a detached loop that stops the nodes once PID has exited.
+# start_watchdog PID: a detached loop that stops the nodes once PID has exited, and then
+# removes the run dir, as down would have.
 start_watchdog() {
 	local watch=$1 pids
 	pids=$(running_pids | tr '\n' ' ')
 	setsid bash -c '
-		watch=$1; shift
+		watch=$1 dir=$2
+		shift 2
+		any_alive() {
+			for p in "$@"; do kill -0 "$p" 2>/dev/null && return 0; done
+			return 1
+		}
 		while kill -0 "$watch" 2>/dev/null; do
-			alive=0
-			for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
-			((alive)) || exit 0
+			any_alive "$@" || exit 0 # stopped by kafka.sh down
 			sleep 1
 		done
 		kill "$@" 2>/dev/null
 		for ((i = 0; i < 30; i++)); do
-			alive=0
-			for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
-			((alive)) || exit 0
+			any_alive "$@" || break
 			sleep 1
 		done
 		kill -9 "$@" 2>/dev/null
-	' kafka-ref-watchdog "$watch" $pids </dev/null >/dev/null 2>&1 &
+		[[ -f $dir/nodes ]] && rm -rf "$dir"
+	' kafka-ref-watchdog "$watch" "$run_dir" $pids </dev/null >/dev/null 2>&1 &
 }
 
 down() {
