@@ -57,6 +57,14 @@ var knownBugs = map[string]string{
 		"(not retriable), Skiff CORRUPT_MESSAGE, which clients retry",
 	"Records: compacted topic: record without a key": "Kafka rejects a record without a key on a " +
 		"cleanup.policy=compact topic with INVALID_RECORD; Skiff stores it",
+	"Metadata: invalid topic name": "Metadata for a topic name Kafka could never create (\"diff/metadata\") " +
+		"answers INVALID_TOPIC_EXCEPTION on Kafka, UNKNOWN_TOPIC_OR_PARTITION on Skiff",
+	"Metadata: *authorized operations": "Metadata and DescribeCluster asked to include authorized operations: " +
+		"Kafka without an authorizer lists every operation (topic 3576, cluster 8096), Skiff leaves the field " +
+		"at -2147483648 (not provided), so admin clients see no operations allowed",
+	"Metadata: api versions: Produce min version": "Kafka 4.4 advertises Produce from v0 (it rejects the " +
+		"old message formats but keeps v0-v2 in ApiVersions because librdkafka looks for them before it " +
+		"compresses, KAFKA-18659); Skiff advertises v3-v12",
 	"Records: epoch current+5 end": "OffsetForLeaderEpoch for an epoch above the leader's: Kafka answers " +
 		"UNDEFINED (leader epoch -1, end offset -1); Skiff answers the current epoch and the log end offset",
 }
@@ -708,4 +716,93 @@ func slicesContains(lines []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestDifferentialFetch: what a Fetch returns under byte limits, isolation
+// levels and minimum sizes.
+func TestDifferentialFetch(t *testing.T) {
+	differential(t, "Fetch", func(ctx context.Context, t *testing.T, b *probe.Broker, o reference.Observations) {
+		const topic = "diff-fetch"
+		b.MustCreateTopic(ctx, t, topic, 1, nil)
+		id := b.TopicMeta(ctx, t, topic).TopicID
+		for i := range 3 {
+			o.Set(fmt.Sprintf("produce %d", i), b.Produce(ctx, t, topic, id, 0, probe.Batch(probe.NoProducer, probe.Values(5, 100)...)))
+		}
+		fetch := func(what string, offset int64, opts probe.FetchOpts) time.Duration {
+			start := time.Now()
+			o.Set(what, b.Fetch(ctx, t, topic, id, 0, offset, opts))
+			return time.Since(start)
+		}
+		fetch("max bytes 100 (less than a batch)", 0, probe.FetchOpts{MaxBytes: 100})
+		fetch("partition max bytes 100", 0, probe.FetchOpts{PartitionMaxBytes: 100})
+		fetch("max bytes 1000 (one and a half batches)", 0, probe.FetchOpts{MaxBytes: 1000})
+		fetch("from offset 2, inside the first batch", 2, probe.FetchOpts{})
+		fetch("read committed", 0, probe.FetchOpts{ReadCommitted: true})
+		took := fetch("at the end, min bytes 1 MiB, max wait 400 ms", 15, probe.FetchOpts{MinBytes: 1 << 20, MaxWaitMillis: 400})
+		o.Set("at the end, min bytes 1 MiB, max wait 400 ms: waited", took >= 300*time.Millisecond)
+		took = fetch("from 0, min bytes 1 MiB, max wait 400 ms", 0, probe.FetchOpts{MinBytes: 1 << 20, MaxWaitMillis: 400})
+		o.Set("from 0, min bytes 1 MiB, max wait 400 ms: waited", took >= 300*time.Millisecond)
+		took = fetch("at the end, max wait 0", 15, probe.FetchOpts{MaxWaitMillis: -1})
+		o.Set("at the end, max wait 0: answered at once", took < 200*time.Millisecond)
+	})
+}
+
+// TestDifferentialMetadata: the cluster as Metadata, DescribeCluster and
+// ApiVersions show it.
+func TestDifferentialMetadata(t *testing.T) {
+	differential(t, "Metadata", func(ctx context.Context, t *testing.T, b *probe.Broker, o reference.Observations) {
+		const topic = "diff-metadata"
+		b.MustCreateTopic(ctx, t, topic, 2, nil)
+		req := kmsg.NewPtrMetadataRequest() // nil Topics: all of them
+		req.IncludeTopicAuthorizedOperations = true
+		resp, err := req.RequestWith(ctx, b.Cl)
+		if err != nil {
+			t.Fatalf("%s: Metadata: %v", b.Name, err)
+		}
+		o.Set("brokers", len(resp.Brokers))
+		for _, br := range resp.Brokers {
+			o.Set("broker address is the bootstrap address", fmt.Sprintf("%s:%d", br.Host, br.Port) == b.Addr)
+			o.Set("broker rack", br.Rack)
+			o.Set("controller is the broker", resp.ControllerID == br.NodeID)
+		}
+		clusterID := ""
+		if resp.ClusterID != nil {
+			clusterID = *resp.ClusterID
+		}
+		o.Set("cluster ID length", len(clusterID))
+		for _, mt := range resp.Topics {
+			if mt.Topic == nil || *mt.Topic != topic {
+				continue
+			}
+			o.Set("topic: error", probe.ErrName(mt.ErrorCode))
+			o.Set("topic: internal", mt.IsInternal)
+			o.Set("topic: authorized operations", mt.AuthorizedOperations)
+			for _, p := range mt.Partitions {
+				o.Set(fmt.Sprintf("topic: partition %d", p.Partition), fmt.Sprintf("%s, %d replicas, %d in sync, %d offline",
+					probe.ErrName(p.ErrorCode), len(p.Replicas), len(p.ISR), len(p.OfflineReplicas)))
+			}
+		}
+		o.Set("invalid topic name", probe.ErrName(b.TopicMeta(ctx, t, "diff/metadata").ErrorCode))
+
+		dcReq := kmsg.NewPtrDescribeClusterRequest()
+		dcReq.IncludeClusterAuthorizedOperations = true
+		dc, err := dcReq.RequestWith(ctx, b.Cl)
+		if err != nil {
+			t.Fatalf("%s: DescribeCluster: %v", b.Name, err)
+		}
+		o.Set("describe cluster: error", probe.ErrName(dc.ErrorCode))
+		o.Set("describe cluster: same cluster ID", dc.ClusterID == clusterID)
+		o.Set("describe cluster: brokers", len(dc.Brokers))
+		o.Set("describe cluster: cluster authorized operations", dc.ClusterAuthorizedOperations)
+
+		av, err := kmsg.NewPtrApiVersionsRequest().RequestWith(ctx, b.Cl)
+		if err != nil {
+			t.Fatalf("%s: ApiVersions: %v", b.Name, err)
+		}
+		for _, k := range av.ApiKeys {
+			if k.ApiKey == 0 {
+				o.Set("api versions: Produce min version", k.MinVersion)
+			}
+		}
+	})
 }

@@ -162,17 +162,42 @@ func (b *Broker) ListOffset(ctx context.Context, t testing.TB, topic string, par
 	return fmt.Sprintf("offset %d timestamp %d", p.Offset, p.Timestamp)
 }
 
+// FetchOpts are the knobs of one Fetch request; the zero value is what
+// FetchOne sends.
+type FetchOpts struct {
+	MaxWaitMillis     int32 // default 100
+	MinBytes          int32 // default 1
+	MaxBytes          int32 // default 1 MiB, for the response
+	PartitionMaxBytes int32 // default 1 MiB
+	ReadCommitted     bool  // isolation level 1; the answer then shows the last stable offset
+}
+
 // FetchOne fetches partition from offset and returns the error, or the
 // records' count and first offset with the high watermark and log start.
 func (b *Broker) FetchOne(ctx context.Context, t testing.TB, topic string, id [16]byte, partition int32, offset int64) string {
 	t.Helper()
+	return b.Fetch(ctx, t, topic, id, partition, offset, FetchOpts{})
+}
+
+// Fetch is FetchOne with opts.
+func (b *Broker) Fetch(ctx context.Context, t testing.TB, topic string, id [16]byte, partition int32, offset int64, opts FetchOpts) string {
+	t.Helper()
+	or := func(v, def int32) int32 {
+		if v == 0 {
+			return def
+		}
+		return v
+	}
 	req := kmsg.NewPtrFetchRequest()
-	req.ReplicaID, req.MaxWaitMillis, req.MinBytes, req.MaxBytes = -1, 100, 1, 1<<20
-	req.SessionEpoch = -1
+	req.ReplicaID, req.SessionEpoch = -1, -1
+	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = or(opts.MaxWaitMillis, 100), or(opts.MinBytes, 1), or(opts.MaxBytes, 1<<20)
+	if opts.ReadCommitted {
+		req.IsolationLevel = 1
+	}
 	rt := kmsg.NewFetchRequestTopic()
 	rt.Topic, rt.TopicID = topic, id
 	rp := kmsg.NewFetchRequestTopicPartition()
-	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = partition, offset, 1<<20
+	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = partition, offset, or(opts.PartitionMaxBytes, 1<<20)
 	rp.CurrentLeaderEpoch, rp.LogStartOffset = -1, -1
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
@@ -195,7 +220,11 @@ func (b *Broker) FetchOne(ctx context.Context, t testing.TB, topic string, id [1
 	if len(fp.Records) > 0 {
 		first = fp.Records[0].Offset
 	}
-	return fmt.Sprintf("NONE, %d records from offset %d, high watermark %d, log start %d", len(fp.Records), first, p.HighWatermark, p.LogStartOffset)
+	s := fmt.Sprintf("NONE, %d records from offset %d, high watermark %d, log start %d", len(fp.Records), first, p.HighWatermark, p.LogStartOffset)
+	if opts.ReadCommitted {
+		s += fmt.Sprintf(", last stable %d", p.LastStableOffset)
+	}
+	return s
 }
 
 // DeleteRecords deletes the records of topic/partition before offset (-1:
