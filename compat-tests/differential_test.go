@@ -743,7 +743,7 @@ func TestDifferentialFetch(t *testing.T) {
 		took = fetch("from 0, min bytes 1 MiB, max wait 400 ms", 0, probe.FetchOpts{MinBytes: 1 << 20, MaxWaitMillis: 400})
 		o.Set("from 0, min bytes 1 MiB, max wait 400 ms: waited", took >= 300*time.Millisecond)
 		took = fetch("at the end, max wait 0", 15, probe.FetchOpts{MaxWaitMillis: -1})
-		o.Set("at the end, max wait 0: answered at once", took < 200*time.Millisecond)
+		o.Set("at the end, max wait 0: answered at once", took < 300*time.Millisecond)
 	})
 }
 

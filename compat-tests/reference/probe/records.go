@@ -165,7 +165,7 @@ func (b *Broker) ListOffset(ctx context.Context, t testing.TB, topic string, par
 // FetchOpts are the knobs of one Fetch request; the zero value is what
 // FetchOne sends.
 type FetchOpts struct {
-	MaxWaitMillis     int32 // default 100
+	MaxWaitMillis     int32 // default 100; negative sends 0
 	MinBytes          int32 // default 1
 	MaxBytes          int32 // default 1 MiB, for the response
 	PartitionMaxBytes int32 // default 1 MiB
@@ -190,7 +190,7 @@ func (b *Broker) Fetch(ctx context.Context, t testing.TB, topic string, id [16]b
 	}
 	req := kmsg.NewPtrFetchRequest()
 	req.ReplicaID, req.SessionEpoch = -1, -1
-	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = or(opts.MaxWaitMillis, 100), or(opts.MinBytes, 1), or(opts.MaxBytes, 1<<20)
+	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = max(or(opts.MaxWaitMillis, 100), 0), or(opts.MinBytes, 1), or(opts.MaxBytes, 1<<20)
 	if opts.ReadCommitted {
 		req.IsolationLevel = 1
 	}
