@@ -18,6 +18,16 @@
 //	k := reference.Start(t)
 //	cl, _ := kgo.NewClient(kgo.SeedBrokers(k.Addr()))
 //
+// Differential tests record what each broker answered as [Observations] and
+// hand both sets to [Compare], which fails on every difference that
+// compat-tests/ACCEPTED_DIFFERENCES.md ([LoadAccepted]) does not explain. The
+// requests themselves are in the probe subpackage.
+//
+// Kafka's command-line tools come from the same Maven artifacts: [Tool] runs
+// one (kafka-topics, kafka-consumer-groups, kafka-console-producer and
+// -consumer, kafka-producer-perf-test, kafka-consumer-perf-test) against any
+// broker, and so does `kafka.sh tool NAME ARG...`.
+//
 // # Notes
 //
 //   - Without Java or Maven, Start skips the test with a message that says
