@@ -137,6 +137,10 @@ up() {
 	fi
 	java=$(java_bin)
 	fetch
+	# The run dir is emptied first: refuse one that holds anything but an earlier run.
+	if [[ -d $run_dir && ! -f $run_dir/nodes && -n $(ls -A "$run_dir") ]]; then
+		die "KAFKA_REF_DIR=$run_dir is not empty and holds no earlier run of kafka.sh: name a new or empty directory"
+	fi
 	rm -rf "$run_dir"
 	mkdir -p "$run_dir"
 	read -r -a ports <<<"$(free_ports $((2 * n)))"
