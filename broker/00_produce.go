@@ -68,7 +68,7 @@ func handleProduce(b *Broker, r *request) (reply, error) {
 			}
 			p, code := b.producePartition(t, rp.Partition)
 			if code == 0 {
-				code = checkProduceBatch(rp.Records, t, r.version)
+				code = checkProduceBatch(rp.Records, t, r.version, now)
 			}
 			if code != 0 {
 				sp.ErrorCode = code
@@ -124,7 +124,7 @@ func (b *Broker) producePartition(t *topicState, partition int32) (*raftlog.Part
 // returns the error code, or 0. A batch that is not magic 2 is
 // INVALID_RECORD, as Kafka answers on Produce v3+; a damaged one (length,
 // CRC) is CORRUPT_MESSAGE.
-func checkProduceBatch(records []byte, t *topicState, version int16) int16 {
+func checkProduceBatch(records []byte, t *topicState, version int16, now int64) int16 {
 	if len(records) == 0 {
 		return kerr.InvalidRecord.Code
 	}
@@ -148,6 +148,28 @@ func checkProduceBatch(records []byte, t *topicState, version int16) int16 {
 		return kerr.InvalidRecord.Code
 	case h.Transactional():
 		return kerr.InvalidTxnState.Code
+	case !t.cfg.logAppendTime && (h.MaxTimestamp > now+t.cfg.timestampAfterMs || h.BaseTimestamp < now-t.cfg.timestampBeforeMs):
+		return kerr.InvalidTimestamp.Code // message.timestamp.after/before.max.ms
+	}
+	// Records of a compressed batch are checked by decompressing them (a
+	// batch whose codec flag lies would reach consumers undecodable), and a
+	// compacted topic needs a key on every record, as in Kafka's
+	// LogValidator.
+	if h.Compression() != protocol.CodecNone || t.cfg.compact {
+		recs, err := protocol.ParseRecords(h, records, maxDecompressedBatch)
+		if err != nil {
+			return kerr.InvalidRecord.Code
+		}
+		if t.cfg.compact {
+			for _, rec := range recs {
+				if rec.Key == nil {
+					return kerr.InvalidRecord.Code
+				}
+			}
+		}
 	}
 	return 0
 }
+
+// maxDecompressedBatch bounds what one produced batch may decompress to.
+const maxDecompressedBatch = 256 << 20

@@ -48,6 +48,9 @@ func handleMetadata(b *Broker, r *request) (reply, error) {
 	for _, rt := range req.Topics {
 		var t *topicState
 		switch {
+		case rt.Topic != nil && *rt.Topic != "" && validTopicName(*rt.Topic) != nil:
+			resp.Topics = append(resp.Topics, kmsg.MetadataResponseTopic{ErrorCode: kerr.InvalidTopicException.Code, Topic: rt.Topic, AuthorizedOperations: -2147483648})
+			continue
 		case rt.Topic != nil && *rt.Topic != "":
 			t = b.topic(*rt.Topic)
 			if t == nil && autoCreate {

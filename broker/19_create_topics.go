@@ -26,7 +26,12 @@ func handleCreateTopics(b *Broker, r *request) (reply, error) {
 	for _, rt := range req.Topics {
 		seen[rt.Topic]++
 	}
+	answered := map[string]bool{}
 	for _, rt := range req.Topics {
+		if answered[rt.Topic] {
+			continue // a topic named twice gets one answer, as in Kafka
+		}
+		answered[rt.Topic] = true
 		st := kmsg.NewCreateTopicsResponseTopic()
 		st.Topic = rt.Topic
 		fail := func(err *kerr.Error, msg string) {
@@ -44,6 +49,9 @@ func handleCreateTopics(b *Broker, r *request) (reply, error) {
 		configs := map[string]string{}
 		var cfgErr error
 		for _, c := range rt.Configs {
+			if c.Value == nil && cfgErr == nil {
+				cfgErr = fmt.Errorf("config %s has a null value", c.Name)
+			}
 			if err := validateTopicConfig(c.Name, c.Value); err != nil && cfgErr == nil {
 				cfgErr = err
 			}

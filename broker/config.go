@@ -158,7 +158,7 @@ var topicConfigs = []configDef{
 	{"index.interval.bytes", ctInt, fixed("4096"), isInt(0), "Kept for compatibility; Skiff indexes every batch."},
 	{"max.compaction.lag.ms", ctLong, fixed(maxLong), isLong(1), "Maximum time a record stays uncompacted."},
 	{"max.message.bytes", ctInt, func(c *Config) string { return strconv.Itoa(int(c.MessageMaxBytes)) }, isInt(0), "Largest record batch the topic accepts."},
-	{"message.timestamp.after.max.ms", ctLong, fixed(maxLong), isLong(0), "How far in the future a CreateTime timestamp may be."},
+	{"message.timestamp.after.max.ms", ctLong, fixed("3600000"), isLong(0), "How far in the future a CreateTime timestamp may be (Kafka 4's default: one hour)."},
 	{"message.timestamp.before.max.ms", ctLong, fixed(maxLong), isLong(0), "How far in the past a CreateTime timestamp may be."},
 	{"message.timestamp.type", ctString, fixed("CreateTime"), oneOf("CreateTime", "LogAppendTime"), "CreateTime keeps the producer's timestamps; LogAppendTime stamps batches with the broker's time."},
 	{"min.cleanable.dirty.ratio", ctDouble, fixed("0.5"), isDouble, "Compaction trigger ratio."},
@@ -194,13 +194,15 @@ func findTopicConfig(name string) (configDef, bool) {
 }
 
 // validateTopicConfig returns a message for an unknown name or bad value.
+// A nil value deletes the config (back to its default); deleting a name
+// Skiff does not know is accepted, as Kafka does.
 func validateTopicConfig(name string, value *string) error {
 	d, ok := findTopicConfig(name)
-	if !ok {
-		return fmt.Errorf("unknown topic config %q", name)
-	}
 	if value == nil {
 		return nil
+	}
+	if !ok {
+		return fmt.Errorf("unknown topic config %q", name)
 	}
 	if err := d.check(*value); err != nil {
 		return fmt.Errorf("invalid value %q for config %s: %v", *value, name, err)
@@ -215,6 +217,10 @@ type topicConfig struct {
 	retentionBytes  int64
 	maxMessageBytes int
 	logAppendTime   bool
+	compact         bool
+	// CreateTime bounds: batches outside [now-before, now+after] get
+	// INVALID_TIMESTAMP.
+	timestampAfterMs, timestampBeforeMs int64
 }
 
 func (b *Broker) parseTopicConfig(set map[string]string) topicConfig {
@@ -234,6 +240,10 @@ func (b *Broker) parseTopicConfig(set map[string]string) topicConfig {
 		retentionBytes:  num("retention.bytes"),
 		maxMessageBytes: int(num("max.message.bytes")),
 		logAppendTime:   get("message.timestamp.type") == "LogAppendTime",
+		compact:         strings.Contains(get("cleanup.policy"), "compact"),
+		// Clamp so now±bound cannot overflow.
+		timestampAfterMs:  min(num("message.timestamp.after.max.ms"), 1<<62),
+		timestampBeforeMs: min(num("message.timestamp.before.max.ms"), 1<<62),
 	}
 }
 

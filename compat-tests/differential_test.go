@@ -34,39 +34,19 @@ const acceptedDifferencesFile = "ACCEPTED_DIFFERENCES.md"
 // answer differently from Kafka there. A scenario with only known bugs among
 // its differences is skipped, naming them; remove the entry with the fix.
 var knownBugs = map[string]string{
-	"ListOffsets: produce timestamp 2 hours ahead": "Skiff does not enforce message.timestamp.after.max.ms, " +
-		"whose default is 3600000 in Kafka 4 (Skiff: Long.MAX_VALUE); Kafka rejects the batch with INVALID_TIMESTAMP",
-	"DescribeConfigs: config message.timestamp.after.max.ms": "Skiff's default for message.timestamp.after.max.ms " +
-		"is Long.MAX_VALUE; Kafka 4's is 3600000 (broker/config.go topicConfigs)",
 	"DescribeConfigs: config *: synonyms": "DescribeConfigs synonyms: Kafka lists the broker-level synonym (or the " +
 		"config itself) with DEFAULT_CONFIG for every topic config; Skiff's brokerSynonym map has 5 entries, and for an " +
 		"override of retention.ms Skiff adds log.retention.ms (DEFAULT_CONFIG), which Kafka leaves out",
-	"CreateTopics: config retention.ms=null": "CreateTopics accepts a config entry with a null value; Kafka " +
-		"answers INVALID_CONFIG",
-	"CreateTopics: same topic twice in one request": "a CreateTopics request naming a topic twice gets one " +
-		"response entry (INVALID_REQUEST) from Kafka, two from Skiff",
-	"AlterConfigs: delete no.such.config": "IncrementalAlterConfigs DELETE of an unknown topic config name " +
-		"succeeds on Kafka (NONE); Skiff answers INVALID_CONFIG",
 	"GroupProtocol: before sync: protocol": "DescribeGroups of a group in CompletingRebalance: Kafka reports " +
 		"an empty protocol until the group is Stable; Skiff already names the chosen one",
-	"Records: batch: gzip attribute on uncompressed records": "Skiff stores a batch whose attributes claim " +
-		"a codec its records are not compressed with, so consumers get a batch they cannot decompress; " +
-		"Kafka rejects it (UNKNOWN_SERVER_ERROR from the failed decompression)",
-	"Records: broken batches: end offset": "the gzip-attribute batch above is the one broken batch Skiff stores",
 	"Records: batch: truncated": "a batch shorter than its length field: Kafka answers INVALID_RECORD " +
 		"(not retriable), Skiff CORRUPT_MESSAGE, which clients retry",
-	"Records: compacted topic: record without a key": "Kafka rejects a record without a key on a " +
-		"cleanup.policy=compact topic with INVALID_RECORD; Skiff stores it",
-	"Metadata: invalid topic name": "Metadata for a topic name Kafka could never create (\"diff/metadata\") " +
-		"answers INVALID_TOPIC_EXCEPTION on Kafka, UNKNOWN_TOPIC_OR_PARTITION on Skiff",
 	"Metadata: *authorized operations": "Metadata and DescribeCluster asked to include authorized operations: " +
 		"Kafka without an authorizer lists every operation (topic 3576, cluster 8096), Skiff leaves the field " +
 		"at -2147483648 (not provided), so admin clients see no operations allowed",
 	"Metadata: api versions: Produce min version": "Kafka 4.4 advertises Produce from v0 (it rejects the " +
 		"old message formats but keeps v0-v2 in ApiVersions because librdkafka looks for them before it " +
 		"compresses, KAFKA-18659); Skiff advertises v3-v12",
-	"Records: epoch current+5 end": "OffsetForLeaderEpoch for an epoch above the leader's: Kafka answers " +
-		"UNDEFINED (leader epoch -1, end offset -1); Skiff answers the current epoch and the log end offset",
 }
 
 // diffSharedKafka is the one reference Kafka of this test binary: Kafka takes

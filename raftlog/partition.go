@@ -235,6 +235,12 @@ func (p *Partition) Read(offset int64, o ReadOptions, dst []byte) ([]byte, error
 // epoch (the start offset of the next larger epoch, or the log end offset)
 // and the largest epoch ≤ the requested one. (-1, -1) if unknown.
 func (p *Partition) EndOffsetForEpoch(epoch int32) (int32, int64) {
+	if cur := p.LeaderEpoch(); epoch > cur {
+		return -1, -1 // an epoch this log has not reached: undefined, as Kafka answers
+	} else if epoch == cur {
+		_, end := p.Offsets()
+		return cur, end
+	}
 	p.fsm.mu.Lock()
 	defer p.fsm.mu.Unlock()
 	es := p.fsm.epochs
