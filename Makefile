@@ -7,7 +7,7 @@ STATICCHECK_VERSION ?= v0.8.2
 PKGS      := ./...
 BROKER_PKGS := ./protocol/... ./raftlog/... ./broker/... ./cmd/...
 
-.PHONY: all build test unit other race compat check fmt vet staticcheck tidy-check cross bench fuzz chaos clean
+.PHONY: all build test unit other race compat check fmt vet staticcheck tidy-check cross bench fuzz chaos clean kafka-up kafka-down
 
 all: build
 
@@ -69,6 +69,16 @@ fuzz:
 ## chaos: crash and kill -9 tests, repeated.
 chaos:
 	$(GO) test -count=5 -run 'Kill9|Crash' ./raftlog/
+
+## kafka-up: Apache Kafka 4.x (KRaft) on free 127.0.0.1 ports, its bootstrap address last;
+## KAFKA_NODES=3 starts a three-node cluster. The first run fetches the jars with Maven.
+KAFKA_NODES ?= 1
+kafka-up:
+	@bash compat-tests/reference/kafka.sh $(if $(filter 3,$(KAFKA_NODES)),up3,up)
+
+## kafka-down: stop the Kafka that kafka-up started.
+kafka-down:
+	@bash compat-tests/reference/kafka.sh down
 
 clean:
 	rm -rf bin
