@@ -128,6 +128,11 @@ func newEngine(t testing.TB, cfg engine.Config) *engine.Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(tbWriter{t}, nil))
 	}
+	if cfg.CacheDir == "" {
+		// Engines of all tests share one on-disk compilation cache, as the
+		// restarts of a node do, so each module compiles once per run.
+		cfg.CacheDir = filepath.Join(wasmDir, "compilation-cache")
+	}
 	e, err := engine.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -75,20 +75,34 @@
 //
 // Each instance has a memory limit (RunnerConfig.MemoryLimit, 16 MiB by
 // default, at most Config.MaxMemoryLimit, which is wazero's memory limit for
-// the runtime), each batch a time limit (BatchTimeout, enforced with
-// wazero's WithCloseOnContextDone, so an endless loop is stopped) and an
-// output limit (MaxOutputBytes); modules have a size limit
-// (Config.MaxModuleSize). A trap, a limit, an exit, a bad write (a payload
-// that does not parse, a topic that is not an output) or a pointer outside
-// memory fails the batch with a *BatchError that names the input record the
-// module was on and wraps one of the Err* values, with the end of the
-// module's stderr. Only that instance is dropped; the next batch gets a
-// fresh one. The outputs of the records before the failing one come with
-// the error, so an error policy can skip the record (or send it to a
-// dead-letter topic) and run the rest of the batch.
+// the runtime), each batch a time limit (BatchTimeout) and an output limit
+// (MaxOutputBytes); modules have a size limit (Config.MaxModuleSize). A
+// trap, a limit, an exit, a bad write (a payload that does not parse, a
+// topic that is not an output) or a pointer outside memory fails the batch
+// with a *BatchError that names the input record the module was on and
+// wraps one of the Err* values, with the line of the module's stderr that
+// explains it best ("panic: ..."). Only that instance is dropped; the next
+// batch gets a fresh one. The outputs of the records before the failing one
+// come with the error, so an error policy can skip the record (or send it to
+// a dead-letter topic) and run the rest of the batch.
+//
+// # Why the time limit is compiled into the module
+//
+// Load rewrites each module (interrupt.go) so that every loop header and
+// function entry counts down a budget and calls into the host when it runs
+// out, every 10 000 iterations; the host ends a module whose batch is over
+// time there. wazero's RuntimeConfig.WithCloseOnContextDone does the same
+// job by leaving compiled code for Go at every loop header, which made Go
+// modules 2 to 3 times slower end to end (a tight loop 9 times). Calling
+// into the host regularly matters for more than the time limit: Go cannot
+// preempt compiled WebAssembly, so a garbage collection (which stops every
+// goroutine) waits for each running module to come back into Go; a module
+// that never did would stall the whole broker, timers included.
 //
 // # Notes
 //
+//   - Sleeping (WASI poll_oneoff) returns at once: a transform has no reason
+//     to sleep, and a sleeping module could not be interrupted.
 //   - The time limit of a batch includes the start of a fresh instance (a
 //     Go module's runtime initialisation, about a millisecond).
 //   - A module waiting in read_batch_header costs a parked goroutine and

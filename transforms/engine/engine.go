@@ -109,8 +109,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	rc := wazero.NewRuntimeConfig().
 		WithCompilationCache(cache).
-		WithMemoryLimitPages(uint32(cfg.MaxMemoryLimit / wasmPageSize)).
-		WithCloseOnContextDone(true)
+		WithMemoryLimitPages(uint32(cfg.MaxMemoryLimit / wasmPageSize))
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	e := &Engine{cfg: cfg, runtime: rt, cache: cache, compiled: map[[sha256.Size]byte]*compiled{}}
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
@@ -170,7 +169,11 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte) (*Module, e
 		c.refs++
 		return &Module{e: e, name: name, c: c}, nil
 	}
-	cm, err := e.runtime.CompileModule(ctx, wasm)
+	instrumented, err := instrument(wasm)
+	if err != nil {
+		return nil, fmt.Errorf("load transform %s: %w", name, err)
+	}
+	cm, err := e.runtime.CompileModule(ctx, instrumented)
 	if err != nil {
 		return nil, fmt.Errorf("load transform %s: %w", name, err)
 	}

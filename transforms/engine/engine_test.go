@@ -20,7 +20,7 @@ func TestTransformsLoadChecks(t *testing.T) {
 		text string
 	}{
 		{"too large", make([]byte, 4097), ErrModuleTooLarge, "4097 bytes, the limit is 4096"},
-		{"not wasm", []byte("hello"), nil, "invalid magic number"},
+		{"not wasm", []byte("hello"), nil, "not a WebAssembly binary"},
 		{"no marker", wasmModule{imports: imports[1:], memPages: 1}.bytes(), ErrNotTransform, "check_abi_version_1 nor check_abi_version_2"},
 		{"no _start", wasmModule{imports: imports, memPages: 1, noStart: true}.bytes(), ErrNotTransform, "_start"},
 		{"unknown host function", wasmModule{imports: append(imports, wasmImport{hostModule, "read_batch_footer", nil, nil}), memPages: 1}.bytes(), ErrNotTransform, "read_batch_footer"},

@@ -36,8 +36,10 @@ var (
 	// hostFunctions is the redpanda_transform ABI; pointers are i32 offsets
 	// into the module's memory.
 	hostFunctions = map[string]hostFunction{
-		"check_abi_version_1": {nil, nil, func(context.Context, api.Module, []uint64) {}},
-		"check_abi_version_2": {nil, nil, func(context.Context, api.Module, []uint64) {}},
+		// The ABI markers. The instrumentation also calls the marker every
+		// yieldEvery loop iterations (see interrupt.go).
+		"check_abi_version_1": {nil, nil, checkABIVersion},
+		"check_abi_version_2": {nil, nil, checkABIVersion},
 		// (base_offset *i64, record_count *i32, partition_leader_epoch *i32,
 		// attributes *i16, last_offset_delta *i32, base_timestamp *i64,
 		// max_timestamp *i64, producer_id *i64, producer_epoch *i16,
@@ -59,6 +61,14 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
 	}
 	_, err := b.Instantiate(ctx)
 	return err
+}
+
+// checkABIVersion does nothing for the module, but the engine ends a module
+// here when it is interrupted.
+func checkABIVersion(ctx context.Context, mod api.Module, _ []uint64) {
+	if inst := instanceOf(ctx); inst.stopping.Load() {
+		inst.exit(ctx, mod, exitCodeAborted)
+	}
 }
 
 type instanceKey struct{}

@@ -217,3 +217,33 @@ func TestTransformsErrorNamesRecord(t *testing.T) {
 		t.Fatalf("error %q, want the offset and the trap named", err)
 	}
 }
+
+// TestTransformsSpinDoesNotStallGC checks that a module in an endless loop
+// does not hold up the Go runtime: Go cannot preempt compiled WebAssembly,
+// so a garbage collection waits for running modules to call into the host,
+// which the instrumentation makes them do every yieldEvery iterations. (A
+// module that never did would stop the world for the whole broker, and the
+// time limit's own timer with it.)
+func TestTransformsSpinDoesNotStallGC(t *testing.T) {
+	e := newTestEngine(t, Config{})
+	r := newTestRunner(t, e, chaosModule(), RunnerConfig{BatchTimeout: 2 * time.Second, OutputTopics: []string{"first"}})
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.ProcessBatch(context.Background(), values("L"))
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // let it spin
+	var worst time.Duration
+	for range 20 {
+		start := time.Now()
+		runtime.GC()
+		worst = max(worst, time.Since(start))
+	}
+	if worst > 500*time.Millisecond {
+		t.Errorf("a garbage collection took %s beside a spinning module", worst)
+	}
+	if err := <-done; !errors.Is(err, ErrTimeLimit) {
+		t.Fatalf("error %v, want ErrTimeLimit", err)
+	}
+	t.Logf("slowest GC beside a spinning module: %s", worst)
+}

@@ -35,6 +35,7 @@ type instance struct {
 	exited    chan struct{} // closed when _start has returned
 	exitErr   error         // what _start returned; read after exited
 	timedOut  atomic.Bool
+	stopping  atomic.Bool // the module is to end at its next host call
 
 	// guest state
 	job        *job
@@ -66,8 +67,9 @@ func (r *Runner) newInstance() (*instance, error) {
 		exited: make(chan struct{}),
 	}
 	// The instance outlives the call that starts it, so its context is
-	// its own: cancelling it (Close, the batch time limit) closes the
-	// module, as RuntimeConfig.WithCloseOnContextDone promises.
+	// its own. Cancelling it ends a module waiting in read_batch_header;
+	// interrupt also ends running code, at its next host call (see
+	// interrupt.go).
 	ctx, cancel := context.WithCancel(context.Background())
 	ctx = context.WithValue(ctx, instanceKey{}, inst)
 	ctx = experimental.WithMemoryAllocator(ctx, inst.mem.allocator())
@@ -120,7 +122,7 @@ func (inst *instance) process(ctx context.Context, b *Batch) ([]Output, error) {
 	inst.stderr.newBatch()
 	timer := time.AfterFunc(inst.r.cfg.BatchTimeout, func() {
 		inst.timedOut.Store(true)
-		inst.cancel()
+		inst.interrupt()
 	})
 	defer timer.Stop()
 	select {
@@ -162,9 +164,17 @@ func (inst *instance) usable() bool {
 	}
 }
 
-// stop closes the module and waits for its goroutine to end.
-func (inst *instance) stop() {
+// interrupt stops the module: running code ends at its next host call
+// (which the instrumentation makes frequent), and a module waiting for a
+// batch returns.
+func (inst *instance) interrupt() {
+	inst.stopping.Store(true)
 	inst.cancel()
+}
+
+// stop interrupts the module and waits for its goroutine to end.
+func (inst *instance) stop() {
+	inst.interrupt()
 	<-inst.exited
 }
 
@@ -204,9 +214,10 @@ func (inst *instance) failure() *BatchError {
 	return e
 }
 
-// checkFault ends a module that calls the host again after a bad write.
+// checkFault ends a module that calls the host again after a bad write or
+// after it was interrupted.
 func (inst *instance) checkFault(ctx context.Context, mod api.Module) {
-	if inst.fault != nil {
+	if inst.fault != nil || inst.stopping.Load() {
 		inst.exit(ctx, mod, exitCodeAborted)
 	}
 }

@@ -141,7 +141,9 @@ func (m *Module) NewRunner(ctx context.Context, cfg RunnerConfig) (*Runner, erro
 
 // moduleConfig builds the wazero module configuration shared by a runner's
 // instances: environment, clocks and randomness, no file system, no start
-// function (the engine calls _start itself).
+// function (the engine calls _start itself). Sleeping returns at once
+// (wazero's default): a transform has no reason to sleep, and a sleep could
+// not be interrupted.
 func moduleConfig(name string, cfg RunnerConfig) (wazero.ModuleConfig, map[string]int, error) {
 	if len(cfg.OutputTopics) == 0 {
 		return nil, nil, fmt.Errorf("no output topic: a transform needs at least one")
@@ -153,7 +155,6 @@ func moduleConfig(name string, cfg RunnerConfig) (wazero.ModuleConfig, map[strin
 		WithArgs(name).
 		WithSysWalltime().
 		WithSysNanotime().
-		WithSysNanosleep().
 		WithRandSource(rand.Reader).
 		WithEnv(EnvInputTopic, cfg.InputTopic)
 	for i, t := range cfg.OutputTopics {

@@ -58,6 +58,7 @@ type wasmModule struct {
 	data     []wasmData
 	start    []byte
 	noStart  bool
+	globals  int // mutable i32 globals, initialised to 0
 }
 
 func (m wasmModule) bytes() []byte {
@@ -80,6 +81,13 @@ func (m wasmModule) bytes() []byte {
 	out = section(out, 2, vec(imports))
 	out = section(out, 3, vec([][]byte{uleb(nil, uint64(len(m.imports)))}))
 	out = section(out, 5, vec([][]byte{uleb([]byte{0x00}, uint64(m.memPages))}))
+	if m.globals > 0 {
+		var gs [][]byte
+		for range m.globals {
+			gs = append(gs, []byte{tI32, 0x01, 0x41, 0x00, 0x0b})
+		}
+		out = section(out, 6, vec(gs))
+	}
 	var exports [][]byte
 	if !m.noStart {
 		exports = append(exports, uleb(append(name(nil, "_start"), 0x00), uint64(len(m.imports))))
