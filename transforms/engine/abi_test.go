@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -187,6 +188,73 @@ func TestTransformsTimeLimitBetweenBatches(t *testing.T) {
 		outs, err := r.ProcessBatch(ctx, Batch{Records: []protocol.Record{{Value: []byte("ok")}}})
 		if err != nil || len(outs) != 1 || string(outs[0].Record.Value) != "ok" {
 			t.Fatalf("ProcessBatch = %+v, %v; want the record echoed", outs, err)
+		}
+	}
+}
+
+// TestTransformsABIBadPointers passes, in turn, each pointer of each host
+// function just past the end of memory (one byte short of room for its
+// value) and checks that the batch fails with ErrBadPointer; the same
+// pointer one byte lower (the value ends at the end of memory) works.
+func TestTransformsABIBadPointers(t *testing.T) {
+	e := newTestEngine(t, Config{})
+	const end = wasmPageSize // one page of memory
+	header := func(i int, at int32) []byte {
+		args := make([]int32, 10)
+		for k := range args {
+			args[k] = addrFields + 0x10*int32(k)
+		}
+		args[i] = at
+		return cat(callWith(fnReadBatchHeader, args...), opDrop)
+	}
+	okHeader := header(0, addrFields)
+	record := func(i int, at int32) []byte {
+		args := []int32{addrAttr, addrTimestamp, addrOffset, addrBuf, bufLen}
+		args[i] = at
+		return cat(callWith(fnReadNextRecord, args...), opDrop)
+	}
+	widths := []int32{8, 4, 4, 2, 4, 8, 8, 8, 2, 4}
+	type hostCall struct {
+		name      string
+		body      func(at int32) []byte
+		width     int32
+		wantError bool
+	}
+	var calls []hostCall
+	for i, w := range widths {
+		calls = append(calls, hostCall{name: "read_batch_header arg " + string(rune('0'+i)), body: func(at int32) []byte { return header(i, at) }, width: w})
+	}
+	payload := int32(len(appendPayload(nil, &probeRecord)))
+	for i, w := range []int32{1, 8, 8, payload} {
+		calls = append(calls, hostCall{name: "read_next_record arg " + string(rune('0'+i)), body: func(at int32) []byte { return cat(okHeader, record(i, at)) }, width: w})
+	}
+	calls = append(calls,
+		hostCall{name: "write_record buf", body: func(at int32) []byte {
+			return cat(okHeader, callWith(fnWriteRecord, at, 3), opDrop)
+		}, width: 3, wantError: true}, // the bytes at the end are zeros: not a payload
+		hostCall{name: "write_record_with_options opts", body: func(at int32) []byte {
+			return cat(okHeader, callWith(fnWriteRecordWithOptions, addrDump, dumpLen, at, 4), opDrop)
+		}, width: 4, wantError: true}, // zeros are not options either
+	)
+	for _, c := range calls {
+		for _, at := range []int32{end - c.width + 1, end - c.width} {
+			wasm := wasmModule{
+				imports:  abiImports("check_abi_version_2"),
+				memPages: 1,
+				data:     layoutData(),
+				start:    cat(call(fnCheckABI), opLoop, c.body(at), opBr0, opEnd),
+			}.bytes()
+			r := newTestRunner(t, e, wasm, RunnerConfig{OutputTopics: []string{"o"}})
+			_, err := r.ProcessBatch(context.Background(), Batch{Header: probeHeader, Records: []protocol.Record{probeRecord}})
+			inside := at+c.width <= end
+			switch {
+			case !inside && !errors.Is(err, ErrBadPointer):
+				t.Errorf("%s at %#x: error %v, want ErrBadPointer", c.name, at, err)
+			case inside && errors.Is(err, ErrBadPointer):
+				t.Errorf("%s at %#x (inside memory): %v", c.name, at, err)
+			case inside && !c.wantError && err != nil:
+				t.Errorf("%s at %#x (inside memory): %v", c.name, at, err)
+			}
 		}
 	}
 }
