@@ -75,7 +75,7 @@ func parsePayload(b []byte, r *protocol.Record) error {
 	p := payloadReader{b: b}
 	r.Key = p.bytes("key")
 	r.Value = p.bytes("value")
-	count := p.length("header count")
+	count := p.length("header count", "")
 	if p.err == nil && count < 0 {
 		p.err = fmt.Errorf("negative header count %d", count)
 	}
@@ -112,18 +112,20 @@ type payloadReader struct {
 	err error
 }
 
-// length reads a zigzag varint that must fit in an int32.
-func (p *payloadReader) length(what string) int64 {
+// length reads a zigzag varint that must fit in an int32. what (and
+// suffix) name it in errors; they are not concatenated up front, so that
+// the happy path does not allocate.
+func (p *payloadReader) length(what, suffix string) int64 {
 	if p.err != nil {
 		return 0
 	}
 	v, n := binary.Varint(p.b)
 	switch {
 	case n == 0:
-		p.err = fmt.Errorf("%s: %w", what, errPayloadShort)
+		p.err = fmt.Errorf("%s%s: %w", what, suffix, errPayloadShort)
 		return 0
 	case n < 0 || v < math.MinInt32 || v > math.MaxInt32:
-		p.err = fmt.Errorf("%s: varint overflows an int32", what)
+		p.err = fmt.Errorf("%s%s: varint overflows an int32", what, suffix)
 		return 0
 	}
 	p.b = p.b[n:]
@@ -132,7 +134,7 @@ func (p *payloadReader) length(what string) int64 {
 
 // bytes reads a length-prefixed byte string; length -1 is null.
 func (p *payloadReader) bytes(what string) []byte {
-	l := p.length(what + " length")
+	l := p.length(what, " length")
 	switch {
 	case p.err != nil:
 		return nil
