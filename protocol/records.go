@@ -223,21 +223,35 @@ func errVarint(what string, n int) error {
 }
 
 // AppendRecord appends r to dst in the wire format: a varint length, then
-// the attributes, the deltas, the key, the value and the headers.
+// the attributes, the deltas, and the payload (see AppendRecordPayload).
 func AppendRecord(dst []byte, r Record) []byte {
-	size := 1 + varintLen(r.TimestampDelta) + varintLen(int64(r.OffsetDelta)) +
-		bytesLen(r.Key) + bytesLen(r.Value) + varintLen(int64(len(r.Headers)))
-	for _, h := range r.Headers {
-		size += varintLen(int64(len(h.Key))) + len(h.Key) + bytesLen(h.Value)
-	}
+	size := 1 + varintLen(r.TimestampDelta) + varintLen(int64(r.OffsetDelta)) + RecordPayloadSize(&r)
 	dst = binary.AppendVarint(dst, int64(size))
 	dst = append(dst, byte(r.Attributes))
 	dst = binary.AppendVarint(dst, r.TimestampDelta)
 	dst = binary.AppendVarint(dst, int64(r.OffsetDelta))
+	return AppendRecordPayload(dst, &r)
+}
+
+// RecordPayloadSize is the encoded size of r's payload.
+func RecordPayloadSize(r *Record) int {
+	n := bytesLen(r.Key) + bytesLen(r.Value) + varintLen(int64(len(r.Headers)))
+	for i := range r.Headers {
+		h := &r.Headers[i]
+		n += varintLen(int64(len(h.Key))) + len(h.Key) + bytesLen(h.Value)
+	}
+	return n
+}
+
+// AppendRecordPayload appends the tail of a v2 record after its offset
+// delta: key, value and headers with zigzag varint lengths (-1 = null). It
+// is also the form in which SmartModules exchange records with the host.
+func AppendRecordPayload(dst []byte, r *Record) []byte {
 	dst = appendBytes(dst, r.Key)
 	dst = appendBytes(dst, r.Value)
 	dst = binary.AppendVarint(dst, int64(len(r.Headers)))
-	for _, h := range r.Headers {
+	for i := range r.Headers {
+		h := &r.Headers[i]
 		dst = binary.AppendVarint(dst, int64(len(h.Key)))
 		dst = append(dst, h.Key...)
 		dst = appendBytes(dst, h.Value)

@@ -19,52 +19,13 @@ import (
 //
 // with zigzag varints, as Kafka encodes them.
 
-// payloadSize returns the encoded size of r's payload.
-func payloadSize(r *protocol.Record) int {
-	n := bytesSize(r.Key) + bytesSize(r.Value) + varintSize(int64(len(r.Headers)))
-	for i := range r.Headers {
-		h := &r.Headers[i]
-		n += varintSize(int64(len(h.Key))) + len(h.Key) + bytesSize(h.Value)
-	}
-	return n
-}
+// payloadSize and appendPayload are protocol's record payload codec; the
+// decoder below is the engine's own because it must name what a hostile
+// module got wrong.
+func payloadSize(r *protocol.Record) int { return protocol.RecordPayloadSize(r) }
 
-// appendPayload appends r's payload to dst.
 func appendPayload(dst []byte, r *protocol.Record) []byte {
-	dst = appendBytes(dst, r.Key)
-	dst = appendBytes(dst, r.Value)
-	dst = binary.AppendVarint(dst, int64(len(r.Headers)))
-	for i := range r.Headers {
-		h := &r.Headers[i]
-		dst = binary.AppendVarint(dst, int64(len(h.Key)))
-		dst = append(dst, h.Key...)
-		dst = appendBytes(dst, h.Value)
-	}
-	return dst
-}
-
-func appendBytes(dst, b []byte) []byte {
-	if b == nil {
-		return binary.AppendVarint(dst, -1)
-	}
-	return append(binary.AppendVarint(dst, int64(len(b))), b...)
-}
-
-func bytesSize(b []byte) int {
-	if b == nil {
-		return 1
-	}
-	return varintSize(int64(len(b))) + len(b)
-}
-
-func varintSize(v int64) int {
-	u := uint64(v<<1) ^ uint64(v>>63)
-	n := 1
-	for u >= 0x80 {
-		u >>= 7
-		n++
-	}
-	return n
+	return protocol.AppendRecordPayload(dst, r)
 }
 
 var errPayloadShort = errors.New("payload ends early")
