@@ -211,8 +211,7 @@ func (b *Broker) reconcile() error {
 			if err := p.Delete(); err != nil {
 				b.log.Error("delete partition data", "group", g, "err", err)
 			}
-			delete(b.parts, g)
-			b.sessions.forgetGroup(g)
+			delete(b.parts, g) // fetch sessions then see the partition as unknown
 		}
 	}
 	v := &topicView{byName: map[string]*topicState{}, byID: map[[16]byte]*topicState{}}

@@ -116,10 +116,6 @@ func (fs *fetchSessions) next(id, epoch int32) (*fetchSession, int16) {
 	return s, 0
 }
 
-// forgetGroup is called when a partition is deleted; sessions then report
-// it as unknown on their next fetch (nothing to do: lookups go by name).
-func (fs *fetchSessions) forgetGroup(uint64) {}
-
 func (s *fetchSession) upsert(k sessionKey, id [16]byte, offset int64, maxBytes, epoch int32) {
 	p := s.parts[k]
 	if p == nil {
