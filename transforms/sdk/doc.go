@@ -38,6 +38,10 @@
 //     printed to stderr, the module exits with code 1 and the engine reports
 //     the record it failed on, to be handled by the deployment's error
 //     policy.
+//   - Run with SKIFF_SDK_DESCRIBE=1, a kind only prints its name as one line,
+//     {"skiff_sdk_kind":"filter"} (or map, filter-map, array-map, aggregate,
+//     process), and exits 0, so a host can learn a module's kind without a
+//     batch (see DescribeEnv).
 //   - The package builds on other platforms too (so that vet and tests of
 //     helpers run), but a module only runs as WebAssembly.
 package sdk

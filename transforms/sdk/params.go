@@ -16,13 +16,13 @@ const (
 // Params returns the deployment's parameters: the `with:` map of a
 // transforms.yml step, or the --var KEY=VALUE flags of a deployment. Each
 // reaches the module as an environment variable; scalars are strings and
-// nested maps and lists are JSON text. The topic variables are not
-// parameters.
+// nested maps and lists are JSON text. The topic variables and the
+// describe probe's variable are not parameters.
 func Params() map[string]string {
 	params := map[string]string{}
 	for _, kv := range os.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
-		if k == envInputTopic || strings.HasPrefix(k, envOutputTopicPrefix) {
+		if k == envInputTopic || strings.HasPrefix(k, envOutputTopicPrefix) || k == DescribeEnv {
 			continue
 		}
 		params[k] = v
@@ -32,7 +32,7 @@ func Params() map[string]string {
 
 // Param returns the parameter named name and whether it is set.
 func Param(name string) (string, bool) {
-	if name == envInputTopic || strings.HasPrefix(name, envOutputTopicPrefix) {
+	if name == envInputTopic || strings.HasPrefix(name, envOutputTopicPrefix) || name == DescribeEnv {
 		return "", false
 	}
 	return os.LookupEnv(name)

@@ -12,12 +12,12 @@ import (
 // of records to any output topic. The other kinds are built on it. It never
 // returns.
 func Process(fn func(r Record, w *Writer) error) {
-	run(fn)
+	run(kindProcess, fn)
 }
 
 // Filter keeps the records for which fn returns true, unchanged.
 func Filter(fn func(r Record) (bool, error)) {
-	run(func(r Record, w *Writer) error {
+	run(kindFilter, func(r Record, w *Writer) error {
 		keep, err := fn(r)
 		if err != nil || !keep {
 			return err
@@ -28,7 +28,7 @@ func Filter(fn func(r Record) (bool, error)) {
 
 // Map writes one record for each input record: what fn returns.
 func Map(fn func(r Record) (Record, error)) {
-	run(func(r Record, w *Writer) error {
+	run(kindMap, func(r Record, w *Writer) error {
 		out, err := fn(r)
 		if err != nil {
 			return err
@@ -40,7 +40,7 @@ func Map(fn func(r Record) (Record, error)) {
 // FilterMap writes what fn returns when it returns true, and nothing
 // otherwise.
 func FilterMap(fn func(r Record) (Record, bool, error)) {
-	run(func(r Record, w *Writer) error {
+	run(kindFilterMap, func(r Record, w *Writer) error {
 		out, keep, err := fn(r)
 		if err != nil || !keep {
 			return err
@@ -51,7 +51,7 @@ func FilterMap(fn func(r Record) (Record, bool, error)) {
 
 // ArrayMap writes the zero or more records fn returns, in order.
 func ArrayMap(fn func(r Record) ([]Record, error)) {
-	run(func(r Record, w *Writer) error {
+	run(kindArrayMap, func(r Record, w *Writer) error {
 		outs, err := fn(r)
 		if err != nil {
 			return err
@@ -76,7 +76,7 @@ func ArrayMap(fn func(r Record) ([]Record, error)) {
 func Aggregate(init []byte, fn func(acc []byte, r Record) ([]byte, error)) {
 	acc := append([]byte{}, init...)
 	var spare []byte
-	run(func(r Record, w *Writer) error {
+	run(kindAggregate, func(r Record, w *Writer) error {
 		next, err := fn(acc, r)
 		if err != nil {
 			return err
@@ -149,8 +149,10 @@ type batchHeader struct {
 // run is the module's loop: ask for a batch (which ends the previous one),
 // read its records one by one and hand each to fn. A failing fn ends the
 // module with exit code 1 after printing the error to stderr; the engine
-// reports it against the record.
-func run(fn func(r Record, w *Writer) error) {
+// reports it against the record. Under a describe probe it only names kind
+// (see describe).
+func run(kind string, fn func(r Record, w *Writer) error) {
+	describe(kind)
 	checkABIVersion2()
 	var (
 		h    batchHeader

@@ -40,7 +40,8 @@ func TestTransformsSDKParams(t *testing.T) {
 	t.Setenv("REDPANDA_OUTPUT_TOPIC_0", "a")
 	t.Setenv("REDPANDA_OUTPUT_TOPIC_1", "b")
 	t.Setenv("skiff_test_spec", `{"x":1}`)
-	if p := Params(); p["skiff_test_spec"] != `{"x":1}` || p["REDPANDA_INPUT_TOPIC"] != "" || p["REDPANDA_OUTPUT_TOPIC_0"] != "" {
+	t.Setenv(DescribeEnv, "1")
+	if p := Params(); p["skiff_test_spec"] != `{"x":1}` || p["REDPANDA_INPUT_TOPIC"] != "" || p["REDPANDA_OUTPUT_TOPIC_0"] != "" || p[DescribeEnv] != "" {
 		t.Errorf("Params() = %v", p)
 	}
 	if v, ok := Param("skiff_test_spec"); !ok || v != `{"x":1}` {
