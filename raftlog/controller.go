@@ -36,6 +36,10 @@ type ClusterMeta struct {
 	NextGroup      uint64
 	NextProducerID int64
 	Applied        uint64
+	// Modules and Transforms are the SmartModules stored in the cluster
+	// and the topic-to-topic deployments (controller_modules.go).
+	Modules    map[string]*ModuleMeta    `json:",omitempty"`
+	Transforms map[string]*TransformMeta `json:",omitempty"`
 }
 
 // Controller owns the cluster metadata through the controller Raft group.
@@ -87,6 +91,15 @@ func (c *Controller) Meta() ClusterMeta {
 	for k, t := range c.fsm.state.Topics {
 		m.Topics[k] = t.clone()
 	}
+	m.Modules = make(map[string]*ModuleMeta, len(c.fsm.state.Modules))
+	for k, mod := range c.fsm.state.Modules {
+		cp := *mod
+		m.Modules[k] = &cp
+	}
+	m.Transforms = make(map[string]*TransformMeta, len(c.fsm.state.Transforms))
+	for k, t := range c.fsm.state.Transforms {
+		m.Transforms[k] = t.clone()
+	}
 	return m
 }
 
@@ -118,6 +131,10 @@ type ctrlCmd struct {
 	Configs    map[string]*string `json:"configs,omitempty"`
 	Replace    bool               `json:"replace,omitempty"`
 	Now        time.Time          `json:"now"`
+	Module     *ModuleMeta        `json:"module,omitempty"`
+	Transform  *TransformMeta     `json:"transform,omitempty"`
+	Name       string             `json:"name,omitempty"`
+	Paused     bool               `json:"paused,omitempty"`
 }
 
 type ctrlResult struct {
@@ -188,6 +205,11 @@ type controllerFSM struct {
 	mu       sync.Mutex
 	state    ClusterMeta
 	onChange func()
+
+	// Set by Apply for applyCmd: the Pebble batch the change is written
+	// in, and the entry's Extensions (a module's bytes).
+	pendingBatch *pebble.Batch
+	pendingWasm  []byte
 }
 
 func (f *controllerFSM) key() []byte { return groupPrefix(ControllerGroup, kindCtrl) }
@@ -220,18 +242,25 @@ func (f *controllerFSM) Apply(l *raft.Log) any {
 	f.state.Applied = l.Index
 	var cmd ctrlCmd
 	var res ctrlResult
+	b := f.db.NewBatch()
+	defer b.Close()
+	f.pendingBatch, f.pendingWasm = b, l.Extensions
 	if err := json.Unmarshal(l.Data, &cmd); err != nil {
 		res.err = fmt.Errorf("bad controller command: %w", err)
 	} else {
 		res = f.applyCmd(cmd)
 	}
+	f.pendingBatch, f.pendingWasm = nil, nil
 	v, err := json.Marshal(f.state)
 	onChange := f.onChange
 	f.mu.Unlock()
 	if err == nil {
 		// Synced: metadata changes are rare and must not be re-applied
 		// out of order with partition data deletes.
-		err = f.db.Set(f.key(), v, pebble.Sync)
+		err = b.Set(f.key(), v, nil)
+	}
+	if err == nil {
+		err = b.Commit(pebble.Sync)
 	}
 	if err != nil {
 		panic(fmt.Sprintf("controller: write metadata: %v", err))
@@ -265,6 +294,8 @@ func (f *controllerFSM) applyCmd(cmd ctrlCmd) ctrlResult {
 	case "alloc-pid":
 		s.NextProducerID++
 		return ctrlResult{pid: s.NextProducerID - 1}
+	case "put-module", "delete-module", "put-transform", "delete-transform", "pause-transform":
+		return f.applyModuleCmd(cmd)
 	}
 	if t == nil {
 		return ctrlResult{err: kerr.UnknownTopicOrPartition}

@@ -28,6 +28,8 @@
 //	                             logStartOffset (written with every Apply)
 //	group | 'p' | producerID(8)  idempotent producer state
 //	group | 'c' | name           controller records (group 0 only)
+//	group | 'w' | name           a stored SmartModule's bytes (group 0 only;
+//	                             its metadata is in the 'c' record)
 //	group | 'f' | len(g) g len(t) t partition(4)
 //	                             committed offset (OffsetsGroup only):
 //	                             offset, leader epoch, commit time, metadata
