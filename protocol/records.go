@@ -297,11 +297,35 @@ func BuildBatch(h BatchHeader, records []Record, c Codec) ([]byte, error) {
 	if len(records) == 0 {
 		return nil, fmt.Errorf("build batch: no records, a batch needs at least one")
 	}
+	return buildBatch(h, records, c, true, int32(len(records)-1))
+}
+
+// BuildSparseBatch is BuildBatch for a batch whose records keep their
+// OffsetDelta, as after compaction or a filter: deltas must increase and
+// stay within lastOffsetDelta, which becomes the batch's (so a consumer
+// moves past offsets no record holds). A batch may hold no record at all,
+// as compaction leaves them; consumers skip it and go on after its last
+// offset.
+func BuildSparseBatch(h BatchHeader, records []Record, c Codec, lastOffsetDelta int32) ([]byte, error) {
+	prev := int32(-1)
+	for _, r := range records {
+		if r.OffsetDelta <= prev || r.OffsetDelta > lastOffsetDelta {
+			return nil, fmt.Errorf("build batch: offset delta %d after %d, last %d", r.OffsetDelta, prev, lastOffsetDelta)
+		}
+		prev = r.OffsetDelta
+	}
+	return buildBatch(h, records, c, false, lastOffsetDelta)
+}
+
+func buildBatch(h BatchHeader, records []Record, c Codec, renumber bool, lastOffsetDelta int32) ([]byte, error) {
 	if c < CodecNone || c > CodecZstd {
 		return nil, fmt.Errorf("build batch: unknown codec %d", int(c))
 	}
 	if len(records) > math.MaxInt32 {
 		return nil, fmt.Errorf("build batch: %d records overflow the int32 count", len(records))
+	}
+	if len(records) == 0 {
+		c = CodecNone // nothing to compress
 	}
 	b := make([]byte, BatchHeaderSize, BatchHeaderSize+64*len(records))
 	raw := b
@@ -309,7 +333,9 @@ func BuildBatch(h BatchHeader, records []Record, c Codec) ([]byte, error) {
 		raw = make([]byte, 0, 64*len(records))
 	}
 	for i, r := range records {
-		r.OffsetDelta = int32(i)
+		if renumber {
+			r.OffsetDelta = int32(i)
+		}
 		raw = AppendRecord(raw, r)
 	}
 	if c == CodecNone {
@@ -328,7 +354,7 @@ func BuildBatch(h BatchHeader, records []Record, c Codec) ([]byte, error) {
 	h.Length = int32(len(b) - lengthPrefixSize)
 	h.Attributes = h.Attributes&^attrCodecMask | int16(c)
 	h.NumRecords = int32(len(records))
-	h.LastOffsetDelta = h.NumRecords - 1
+	h.LastOffsetDelta = lastOffsetDelta
 	putBatchHeader(b, h)
 	binary.BigEndian.PutUint32(b[offCRC:], CRC32C(b[offAttributes:]))
 	return b, nil

@@ -144,3 +144,44 @@ func ExampleBuildBatch() {
 	// offset 1000 key user-1 value "{\"clicks\":3}" null=false
 	// offset 1001 key user-2 value "" null=true
 }
+
+func TestProtocolBuildSparseBatch(t *testing.T) {
+	h := testHeader()
+	recs := []Record{{OffsetDelta: 1, Value: []byte("a")}, {OffsetDelta: 3, Value: []byte("b")}}
+	for _, c := range []Codec{CodecNone, CodecLZ4} {
+		b, err := BuildSparseBatch(h, recs, c, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// ValidateBatches would refuse it (a producer's batch is dense);
+		// consumers take it.
+		g, err := ParseBatchHeader(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := []BatchHeader{g}
+		if g.LastOffsetDelta != 5 || g.NumRecords != 2 || g.Compression() != c {
+			t.Fatalf("header %+v", g)
+		}
+		parsed, err := ParseRecords(got[0], b, 1<<20)
+		if err != nil || len(parsed) != 2 || parsed[0].OffsetDelta != 1 || parsed[1].OffsetDelta != 3 {
+			t.Fatalf("records %+v, %v", parsed, err)
+		}
+	}
+	empty, err := BuildSparseBatch(h, nil, CodecZstd, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eh, err := ParseBatchHeader(empty)
+	if err != nil || eh.NumRecords != 0 || eh.LastOffsetDelta != 9 || eh.Compression() != CodecNone || eh.TotalSize() != len(empty) {
+		t.Fatalf("empty batch %+v, %v", eh, err)
+	}
+	if CRC32C(empty[offAttributes:]) != eh.CRC {
+		t.Fatal("empty batch CRC")
+	}
+	for _, bad := range [][]Record{{{OffsetDelta: 2}, {OffsetDelta: 2}}, {{OffsetDelta: 6}}} {
+		if _, err := BuildSparseBatch(h, bad, CodecNone, 5); err == nil {
+			t.Fatalf("BuildSparseBatch(%+v) succeeded", bad)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -23,6 +24,14 @@ const (
 	cmdAppend = 1
 	// cmdTruncate: Data is newLogStartOffset(8). DeleteRecords, retention.
 	cmdTruncate = 2
+	// cmdAppendTransformed: as cmdAppend, for a batch a produce-time
+	// SmartModule chain made from the produced one. Extensions carry,
+	// after the command byte, the produced batch's lastOffsetDelta
+	// (int32, big-endian): the idempotent producer's sequence numbers
+	// count the records it sent, not those stored. A batch of zero
+	// records (everything filtered out) records the sequence and stores
+	// nothing.
+	cmdAppendTransformed = 3
 )
 
 var (
@@ -108,12 +117,20 @@ func (f *partitionFSM) ApplyBatch(logs []*raft.Log) []any {
 			continue
 		}
 		f.applied = l.Index
-		if l.Type != raft.LogCommand || len(l.Extensions) != 1 {
+		if l.Type != raft.LogCommand || len(l.Extensions) == 0 {
 			continue
 		}
 		switch l.Extensions[0] {
 		case cmdAppend:
-			r := f.applyAppend(b, l, l.Data)
+			r := f.applyAppend(b, l, l.Data, -1)
+			advanced = advanced || r.Err == nil
+			out[i] = r
+		case cmdAppendTransformed:
+			if len(l.Extensions) != 5 {
+				out[i] = AppendResult{Err: kerr.InvalidRequest}
+				continue
+			}
+			r := f.applyAppend(b, l, l.Data, int32(binary.BigEndian.Uint32(l.Extensions[1:])))
 			advanced = advanced || r.Err == nil
 			out[i] = r
 		case cmdTruncate:
@@ -142,22 +159,35 @@ func (f *partitionFSM) ApplyBatch(logs []*raft.Log) []any {
 
 var errReplayed = errors.New("entry already applied before restart")
 
-func (f *partitionFSM) applyAppend(b *pebble.Batch, l *raft.Log, batch []byte) AppendResult {
+// applyAppend applies one append. seqDelta, when not negative, is the
+// lastOffsetDelta of the batch the producer sent (cmdAppendTransformed).
+func (f *partitionFSM) applyAppend(b *pebble.Batch, l *raft.Log, batch []byte, seqDelta int32) AppendResult {
 	h, err := protocol.ParseBatchHeader(batch)
 	if err != nil || h.TotalSize() != len(batch) {
 		return AppendResult{Err: kerr.CorruptMessage}
 	}
 	count := int64(h.LastOffsetDelta) + 1
+	seq := h // the producer's view, for sequence checks
+	if seqDelta >= 0 {
+		seq.LastOffsetDelta = seqDelta
+	}
 	var ps *producerState
 	if h.ProducerID >= 0 {
 		var dup int64
-		ps, dup, err = f.checkSequence(h)
+		ps, dup, err = f.checkSequence(seq)
 		if err != nil {
 			return AppendResult{Err: err, LogStartOffset: f.logStart}
 		}
-		if dup >= 0 {
+		if dup != noDup {
 			return AppendResult{BaseOffset: dup, LogStartOffset: f.logStart}
 		}
+	}
+	if seqDelta >= 0 && h.NumRecords == 0 {
+		// Everything was filtered out: remember the sequence, store nothing.
+		if ps != nil {
+			f.recordSequence(b, h.ProducerID, ps, seq, -1)
+		}
+		return AppendResult{BaseOffset: -1, LogStartOffset: f.logStart}
 	}
 	base := f.next
 	f.next += count
@@ -172,16 +202,25 @@ func (f *partitionFSM) applyAppend(b *pebble.Batch, l *raft.Log, batch []byte) A
 	f.keyBuf = appendGroupKey(f.keyBuf, f.group, kindOffset, uint64(f.next-1))
 	b.Set(f.keyBuf, encodeIndexEntry(indexEntry{raftIndex: l.Index, baseOffset: base, maxTimestamp: h.MaxTimestamp, size: int32(len(batch))}), nil)
 	if ps != nil {
-		ps.epoch = h.ProducerEpoch
-		ps.batches = append(ps.batches, seqBatch{first: h.BaseSequence, last: h.BaseSequence + h.LastOffsetDelta, baseOffset: base})
-		if len(ps.batches) > maxProducerBatches {
-			ps.batches = ps.batches[1:]
-		}
-		f.producers[h.ProducerID] = ps
-		b.Set(groupKey(f.group, kindProducer, uint64(h.ProducerID)), ps.encode(), nil)
+		f.recordSequence(b, h.ProducerID, ps, seq, base)
 	}
 	return AppendResult{BaseOffset: base, LogStartOffset: f.logStart}
 }
+
+// recordSequence remembers an accepted batch of an idempotent producer.
+func (f *partitionFSM) recordSequence(b *pebble.Batch, pid int64, ps *producerState, h protocol.BatchHeader, base int64) {
+	ps.epoch = h.ProducerEpoch
+	ps.batches = append(ps.batches, seqBatch{first: h.BaseSequence, last: h.BaseSequence + h.LastOffsetDelta, baseOffset: base})
+	if len(ps.batches) > maxProducerBatches {
+		ps.batches = ps.batches[1:]
+	}
+	f.producers[pid] = ps
+	b.Set(groupKey(f.group, kindProducer, uint64(pid)), ps.encode(), nil)
+}
+
+// noDup is checkSequence's answer for a batch that is not a duplicate (a
+// duplicate's base offset may be -1: a batch a filter emptied).
+const noDup = math.MinInt64
 
 // checkSequence applies Kafka's idempotent producer rules. It returns the
 // producer's state to update, or the base offset of the duplicate batch
@@ -193,14 +232,14 @@ func (f *partitionFSM) checkSequence(h protocol.BatchHeader) (*producerState, in
 	case ps == nil:
 		// Unknown producer: accept any sequence (its state may have been
 		// removed by retention), as Kafka does since KIP-360.
-		return &producerState{epoch: h.ProducerEpoch}, -1, nil
+		return &producerState{epoch: h.ProducerEpoch}, noDup, nil
 	case h.ProducerEpoch < ps.epoch:
-		return nil, -1, kerr.InvalidProducerEpoch
+		return nil, noDup, kerr.InvalidProducerEpoch
 	case h.ProducerEpoch > ps.epoch:
 		if first != 0 {
-			return nil, -1, kerr.OutOfOrderSequenceNumber
+			return nil, noDup, kerr.OutOfOrderSequenceNumber
 		}
-		return &producerState{epoch: h.ProducerEpoch}, -1, nil
+		return &producerState{epoch: h.ProducerEpoch}, noDup, nil
 	}
 	for _, sb := range ps.batches {
 		if sb.first == first && sb.last == last {
@@ -213,11 +252,11 @@ func (f *partitionFSM) checkSequence(h protocol.BatchHeader) (*producerState, in
 			expect = 0 // ...but Kafka wraps sequences to 0.
 		}
 		if first != expect {
-			return nil, -1, kerr.OutOfOrderSequenceNumber
+			return nil, noDup, kerr.OutOfOrderSequenceNumber
 		}
 	}
 	cp := &producerState{epoch: ps.epoch, batches: append([]seqBatch(nil), ps.batches...)}
-	return cp, -1, nil
+	return cp, noDup, nil
 }
 
 // applyTruncate moves the log start offset forward (DeleteRecords,

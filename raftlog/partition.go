@@ -133,6 +133,19 @@ func (p *Partition) Append(batch []byte) *AppendFuture {
 	return &AppendFuture{f: p.raft.ApplyLog(raft.Log{Data: batch, Extensions: extAppend}, 0)}
 }
 
+// AppendTransformed appends a batch that a produce-time SmartModule chain
+// made from a produced one whose lastOffsetDelta was seqDelta: the
+// idempotent producer's sequence check counts the records it sent. A batch
+// of zero records stores nothing and records the sequence only; its
+// result's BaseOffset is -1.
+func (p *Partition) AppendTransformed(batch []byte, seqDelta int32) *AppendFuture {
+	if p.raft.State() != raft.Leader {
+		return &AppendFuture{err: kerr.NotLeaderForPartition}
+	}
+	ext := binary.BigEndian.AppendUint32([]byte{cmdAppendTransformed}, uint32(seqDelta))
+	return &AppendFuture{f: p.raft.ApplyLog(raft.Log{Data: batch, Extensions: ext}, 0)}
+}
+
 // Truncate moves the log start offset to offset (DeleteRecords). Records
 // below it are no longer readable and their space is reclaimed.
 func (p *Partition) Truncate(offset int64) AppendResult {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/skiffstream/skiff/protocol"
 )
 
 func TestRaftlogAppendRead(t *testing.T) {
@@ -270,5 +272,50 @@ func TestRaftlogController(t *testing.T) {
 	}
 	if pid, _ := c.AllocateProducerID(); pid <= pid2 {
 		t.Fatalf("pid %d reused after restart", pid)
+	}
+}
+
+// TestRaftlogAppendTransformed: a produce-time SmartModule stores fewer (or
+// no) records than the producer sent; the idempotent producer's sequences
+// still count what it sent.
+func TestRaftlogAppendTransformed(t *testing.T) {
+	s := openTestStore(t, nil, t.TempDir())
+	defer s.Close()
+	p := openTestPartition(t, s, 1)
+	defer p.Close()
+	// The producer sent 5 records (seq 0-4); the chain kept 2.
+	kept := testBatch(t, 2, 10, 42, 0, 0)
+	r := p.AppendTransformed(cmdBuf(kept), 4).Wait()
+	if r.Err != nil || r.BaseOffset != 0 {
+		t.Fatalf("first: %+v", r)
+	}
+	// A retry of that batch is a duplicate, answered with its offset.
+	if d := p.AppendTransformed(cmdBuf(kept), 4).Wait(); d.Err != nil || d.BaseOffset != 0 {
+		t.Fatalf("duplicate: %+v", d)
+	}
+	// Next the producer sends seq 5-7; the chain drops all three.
+	h, _ := protocol.ParseBatchHeader(testBatch(t, 1, 10, 42, 0, 5))
+	empty, err := protocol.BuildSparseBatch(h, nil, protocol.CodecNone, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := p.AppendTransformed(empty, 2).Wait(); e.Err != nil || e.BaseOffset != -1 {
+		t.Fatalf("emptied batch: %+v", e)
+	}
+	if d := p.AppendTransformed(cmdBuf(empty), 2).Wait(); d.Err != nil || d.BaseOffset != -1 {
+		t.Fatalf("emptied duplicate: %+v", d)
+	}
+	// Then seq 8 follows; seq 6 would be out of order.
+	if r := p.Append(cmdBuf(testBatch(t, 1, 10, 42, 0, 6))).Wait(); !errors.Is(r.Err, kerr.OutOfOrderSequenceNumber) {
+		t.Fatalf("seq 6: %v", r.Err)
+	}
+	if r := mustAppend(t, p, testBatch(t, 1, 10, 42, 0, 8)); r.BaseOffset != 2 {
+		t.Fatalf("seq 8 at %d, want 2", r.BaseOffset)
+	}
+	if _, hw := p.Offsets(); hw != 3 {
+		t.Fatalf("hw %d, want 3: the emptied batch took no offsets", hw)
+	}
+	if hs := readAll(t, p); len(hs) != 2 {
+		t.Fatalf("%d batches readable, want 2", len(hs))
 	}
 }
