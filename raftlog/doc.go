@@ -34,6 +34,9 @@
 //	                             committed offset (OffsetsGroup only):
 //	                             offset, leader epoch, commit time, metadata
 //	group | 'g' | groupName      consumer group metadata (OffsetsGroup only)
+//	group | 'k' | groupName      a KIP-848 consumer group: epochs, members,
+//	                             their assignments and target assignment
+//	                             (OffsetsGroup only; consumergroups.go)
 //
 // The offsets group's 'm' key is its applied index. Its FSM keeps all of its
 // state in Pebble (and in memory maps loaded at open), so, unlike a

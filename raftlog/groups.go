@@ -34,6 +34,7 @@ const (
 	cmdStoreGroup    = 3 // GroupMeta
 	cmdDeleteGroup   = 4 // group: its metadata and every offset
 	cmdDeleteTopic   = 5 // topic: its offsets in every group
+	// cmdStoreConsumerGroup (6) is in consumergroups.go.
 )
 
 // offsetsTrailingLogs bounds the offsets group's Raft log: its FSM state is
@@ -96,7 +97,8 @@ type Offsets struct {
 
 // OpenOffsets starts (or resumes) the offsets group.
 func OpenOffsets(s *Store, o GroupOptions) (*Offsets, error) {
-	f := &offsetsFSM{db: s.db, offsets: map[string]map[TopicPartition]Committed{}, groups: map[string]*GroupMeta{}}
+	f := &offsetsFSM{db: s.db, offsets: map[string]map[TopicPartition]Committed{}, groups: map[string]*GroupMeta{},
+		consumers: map[string]*ConsumerGroupMeta{}}
 	if err := f.load(); err != nil {
 		return nil, fmt.Errorf("load consumer group state: %w", err)
 	}
@@ -164,6 +166,8 @@ var offsetsExt = [...][]byte{
 	cmdStoreGroup:    {cmdStoreGroup},
 	cmdDeleteGroup:   {cmdDeleteGroup},
 	cmdDeleteTopic:   {cmdDeleteTopic},
+
+	cmdStoreConsumerGroup: {cmdStoreConsumerGroup},
 }
 
 // submit hands a command to Raft without waiting: changes submitted in order
@@ -262,7 +266,7 @@ func (o *Offsets) Groups() []GroupMeta {
 		out = append(out, c)
 	}
 	for name := range o.fsm.offsets {
-		if o.fsm.groups[name] == nil {
+		if o.fsm.groups[name] == nil && o.fsm.consumers[name] == nil {
 			out = append(out, GroupMeta{Group: name})
 		}
 	}
@@ -275,11 +279,12 @@ func (o *Offsets) Groups() []GroupMeta {
 type offsetsFSM struct {
 	db *pebble.DB
 
-	mu      sync.RWMutex
-	applied uint64
-	offsets map[string]map[TopicPartition]Committed // by group
-	groups  map[string]*GroupMeta
-	keyBuf  []byte
+	mu        sync.RWMutex
+	applied   uint64
+	offsets   map[string]map[TopicPartition]Committed // by group
+	groups    map[string]*GroupMeta
+	consumers map[string]*ConsumerGroupMeta // KIP-848 groups (consumergroups.go)
+	keyBuf    []byte
 }
 
 var _ raft.BatchingFSM = (*offsetsFSM)(nil)
@@ -344,6 +349,9 @@ func (f *offsetsFSM) applyCmd(b *pebble.Batch, cmd byte, data []byte) error {
 		}
 		f.groups[g.Group] = g
 		b.Set(groupKeyName(OffsetsGroup, kindGroupMeta, g.Group), data, nil)
+		f.dropConsumerGroup(b, g.Group)
+	case cmdStoreConsumerGroup:
+		return f.applyStoreConsumerGroup(b, data)
 	case cmdDeleteGroup:
 		group := d.str()
 		if d.err != nil {
@@ -354,6 +362,7 @@ func (f *offsetsFSM) applyCmd(b *pebble.Batch, cmd byte, data []byte) error {
 		lo := appendGroupOffsetsPrefix(nil, group)
 		b.DeleteRange(lo, prefixEnd(lo), nil)
 		b.Delete(groupKeyName(OffsetsGroup, kindGroupMeta, group), nil)
+		f.dropConsumerGroup(b, group)
 	case cmdDeleteTopic:
 		topic := d.str()
 		if d.err != nil {
@@ -441,7 +450,10 @@ func (f *offsetsFSM) load() error {
 		}
 		f.groups[g.Group] = g
 	}
-	return it.Error()
+	if err := it.Error(); err != nil {
+		return err
+	}
+	return f.loadConsumerGroups()
 }
 
 // Snapshot: the state is in Pebble; a snapshot syncs it and records the
