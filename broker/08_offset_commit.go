@@ -25,6 +25,11 @@ import (
 //   - v6+ carry the leader epoch, v7+ the group.instance.id.
 //   - An unknown group with a non-negative generation is ILLEGAL_GENERATION
 //     before v9 and GROUP_ID_NOT_FOUND from v9, as in Kafka 4.
+//   - v9 carries the member epoch of a consumer-protocol (KIP-848) member
+//     as its generation; such members must commit with v9+
+//     (UNSUPPORTED_VERSION) and their current epoch, or an older one for
+//     partitions they owned since (else STALE_MEMBER_EPOCH); see
+//     consumer_group_offsets.go.
 //
 // # Notes
 //   - An unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION; metadata
@@ -78,7 +83,13 @@ func (c *coordinator) offsetCommit(r *request, req *kmsg.OffsetCommitRequest, re
 		return
 	}
 	g.mu.Lock()
-	if code := g.commitCode(req.Generation, req.MemberID, instanceID); code != 0 {
+	code := int16(0)
+	if g.cg != nil {
+		code = g.consumerCommitCode(r.version, req)
+	} else {
+		code = g.commitCode(req.Generation, req.MemberID, instanceID)
+	}
+	if code != 0 {
 		g.mu.Unlock()
 		setAll(code)
 		return

@@ -22,7 +22,9 @@ import (
 // partition); v5+ return the leader epoch; v7+ carry require_stable, which
 // has nothing to wait for until transactions land; v8+ fetch several groups
 // at once, each with its own error; v9's member id and epoch apply to
-// KIP-848 groups only and are ignored for classic groups.
+// KIP-848 groups only (a member other than the current one at its epoch is
+// UNKNOWN_MEMBER_ID or STALE_MEMBER_EPOCH) and are ignored for classic
+// groups.
 
 func init() { regKey(9, 1, 9, handleOffsetFetch) }
 
@@ -45,6 +47,12 @@ func (c *coordinator) offsetFetch(r *request, req *kmsg.OffsetFetchRequest, resp
 			}
 			sg := kmsg.NewOffsetFetchResponseGroup()
 			sg.Group = rg.Group
+			if r.version >= 9 {
+				if sg.ErrorCode = c.consumerFetchCode(rg.Group, rg.MemberID, rg.MemberEpoch); sg.ErrorCode != 0 {
+					resp.Groups = append(resp.Groups, sg)
+					continue
+				}
+			}
 			topics, code := c.fetchOffsets(rg.Group, want)
 			sg.ErrorCode = code
 			for _, t := range topics {

@@ -32,6 +32,9 @@ import (
 //     requests are handled in order, as Kafka handles them.
 //   - Session timeouts outside [GroupMinSessionTimeout,
 //     GroupMaxSessionTimeout] are INVALID_SESSION_TIMEOUT.
+//   - A consumer-protocol (KIP-848) group with members answers
+//     INCONSISTENT_GROUP_PROTOCOL (Kafka does with its migration policy
+//     disabled); an empty one becomes a classic group, keeping its offsets.
 
 func init() { regKey(11, 0, 9, handleJoinGroup) }
 

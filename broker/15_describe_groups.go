@@ -10,7 +10,8 @@ import (
 // State, protocol type, selected protocol and members of each group. As in
 // Kafka, members carry their metadata and assignment only while the group is
 // Stable. An unknown group is state Dead with no error before v6 and
-// GROUP_ID_NOT_FOUND from v6 (KIP-1043).
+// GROUP_ID_NOT_FOUND from v6 (KIP-1043); so is a consumer-protocol
+// (KIP-848) group, as Kafka answers: ConsumerGroupDescribe describes those.
 //
 // # Notes
 //   - Authorized operations are not computed (ACLs come later): the field
@@ -43,11 +44,14 @@ func (c *coordinator) describe(name string, version int16) kmsg.DescribeGroupsRe
 		g.mu.Lock()
 		defer g.mu.Unlock()
 	}
-	if g == nil || g.state == groupDead {
+	if g == nil || g.state == groupDead || g.cg != nil {
 		dg.State = groupDead.String()
 		if version >= 6 {
 			dg.ErrorCode = kerr.GroupIDNotFound.Code
 			dg.ErrorMessage = strp("group " + name + " not found")
+			if g != nil && g.cg != nil {
+				dg.ErrorMessage = strp("Group " + name + " is not a classic group.")
+			}
 		}
 		return dg
 	}

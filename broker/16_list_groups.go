@@ -9,9 +9,9 @@ import (
 // ListGroups, key 16, versions 0-5.
 //
 // Every group this node coordinates, with its protocol type. v4+ return the
-// state and filter by it (KIP-518), v5+ return the group type and filter by
-// it (KIP-848); both filters are case-insensitive, as in Kafka. Every group
-// here is a "classic" group.
+// state and filter by it (KIP-518), v5+ return the group type ("classic",
+// or "consumer" for KIP-848 groups) and filter by it; both filters are
+// case-insensitive, as in Kafka.
 
 func init() { regKey(16, 0, 5, handleListGroups) }
 
@@ -22,18 +22,19 @@ func handleListGroups(b *Broker, r *request) (reply, error) {
 		resp.ErrorCode = code
 		return reply{resp: resp}, nil
 	}
-	if r.version >= 5 && len(req.TypesFilter) > 0 && !containsFold(req.TypesFilter, "classic") {
-		return reply{resp: resp}, nil
-	}
 	for _, g := range b.groups.sortedGroups() {
 		g.mu.Lock()
-		state, protocolType := g.state, g.protocolType
+		dead, state, protocolType, typ := g.state == groupDead, g.state.String(), g.protocolType, "classic"
+		if g.cg != nil {
+			state, protocolType, typ = g.cg.stateName(), "consumer", "consumer"
+		}
 		g.mu.Unlock()
-		if state == groupDead || r.version >= 4 && len(req.StatesFilter) > 0 && !containsFold(req.StatesFilter, state.String()) {
+		if dead || r.version >= 4 && len(req.StatesFilter) > 0 && !containsFold(req.StatesFilter, state) ||
+			r.version >= 5 && len(req.TypesFilter) > 0 && !containsFold(req.TypesFilter, typ) {
 			continue
 		}
 		lg := kmsg.NewListGroupsResponseGroup()
-		lg.Group, lg.ProtocolType, lg.GroupState, lg.GroupType = g.name, protocolType, state.String(), "classic"
+		lg.Group, lg.ProtocolType, lg.GroupState, lg.GroupType = g.name, protocolType, state, typ
 		resp.Groups = append(resp.Groups, lg)
 	}
 	return reply{resp: resp}, nil

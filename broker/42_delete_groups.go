@@ -8,8 +8,8 @@ import (
 // DeleteGroups, key 42, versions 0-2.
 //
 // Deletes empty groups with their committed offsets, through the offsets
-// Raft group, before answering. A group with members is NON_EMPTY_GROUP; an
-// unknown one GROUP_ID_NOT_FOUND, as in Kafka.
+// Raft group, before answering. A group with members (of either protocol)
+// is NON_EMPTY_GROUP; an unknown one GROUP_ID_NOT_FOUND, as in Kafka.
 
 func init() { regKey(42, 0, 2, handleDeleteGroups) }
 
@@ -40,11 +40,10 @@ func (c *coordinator) deleteGroup(name string) int16 {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	switch g.state {
-	case groupDead:
+	switch {
+	case g.state == groupDead:
 		return kerr.GroupIDNotFound.Code
-	case groupEmpty:
-	default:
+	case g.cg != nil && len(g.cg.members) > 0, g.cg == nil && g.state != groupEmpty:
 		return kerr.NonEmptyGroup.Code
 	}
 	if err := c.store.DeleteGroup(name).Wait(); err != nil {

@@ -14,6 +14,9 @@ import (
 // the consumer protocol, in which case only the partitions of topics no
 // member subscribes to are deleted and the others get
 // GROUP_SUBSCRIBED_TO_TOPIC; unknown partitions are UNKNOWN_TOPIC_OR_PARTITION.
+// A consumer-protocol (KIP-848) group is treated like the latter whatever
+// its state: offsets of topics its members subscribe to (by name or regex)
+// stay.
 
 func init() { regKey(47, 0, 0, handleOffsetDelete) }
 
@@ -43,6 +46,8 @@ func (c *coordinator) offsetDelete(req *kmsg.OffsetDeleteRequest, resp *kmsg.Off
 	case g.state == groupDead:
 		resp.ErrorCode = kerr.GroupIDNotFound.Code
 		return
+	case g.cg != nil:
+		subscribed = g.cg.subscribedTopics()
 	case g.state == groupEmpty:
 	case g.protocolType != "consumer":
 		resp.ErrorCode = kerr.NonEmptyGroup.Code

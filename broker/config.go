@@ -46,6 +46,14 @@ type Config struct {
 	// (Kafka: 10 minutes; 0 means that, but never more than OffsetsRetention).
 	OffsetsRetentionCheckInterval time.Duration
 
+	// The consumer group protocol (KIP-848, consumer_group.go):
+	// group.consumer.session.timeout.ms, group.consumer.heartbeat.interval.ms
+	// and group.consumer.assignors (uniform and range; the first is the
+	// default). Zero values mean Kafka's defaults: 45 s, 5 s, uniform+range.
+	ConsumerGroupSessionTimeout    time.Duration
+	ConsumerGroupHeartbeatInterval time.Duration
+	ConsumerGroupAssignors         []string
+
 	Logger *slog.Logger
 }
 
@@ -70,6 +78,10 @@ func DefaultConfig() Config {
 
 		OffsetsRetention:              7 * 24 * time.Hour,
 		OffsetsRetentionCheckInterval: 10 * time.Minute,
+
+		ConsumerGroupSessionTimeout:    45 * time.Second,
+		ConsumerGroupHeartbeatInterval: 5 * time.Second,
+		ConsumerGroupAssignors:         []string{"uniform", "range"},
 	}
 }
 
@@ -274,5 +286,8 @@ func (b *Broker) brokerConfigs() []struct{ name, value string } {
 		{"offset.metadata.max.bytes", strconv.Itoa(offsetMetadataMaxBytes)},
 		{"offsets.retention.minutes", strconv.FormatInt(int64(c.offsetsRetention()/time.Minute), 10)},
 		{"offsets.retention.check.interval.ms", strconv.FormatInt(c.offsetsRetentionCheckInterval().Milliseconds(), 10)},
+		{"group.consumer.session.timeout.ms", strconv.FormatInt(c.consumerSessionTimeout().Milliseconds(), 10)},
+		{"group.consumer.heartbeat.interval.ms", strconv.FormatInt(c.consumerHeartbeatInterval().Milliseconds(), 10)},
+		{"group.consumer.assignors", strings.Join(c.consumerAssignors(), ",")},
 	}
 }

@@ -83,6 +83,10 @@ type group struct {
 	timer        *time.Timer            // rebalance, initial delay or pending-sync timer
 	initialDelay bool                   // the running rebalance is the initial delayed join
 	newMember    bool                   // a member joined during the initial delay
+
+	// cg is set for a group of the consumer protocol (KIP-848,
+	// consumer_group.go); the classic fields above are then unused.
+	cg *consumerGroup
 }
 
 type member struct {
@@ -118,6 +122,9 @@ func (b *Broker) openGroups() error {
 	c := &coordinator{b: b, store: store, groups: map[string]*group{}}
 	for _, gm := range store.Groups() {
 		c.groups[gm.Group] = c.loadGroup(gm)
+	}
+	for _, cm := range store.ConsumerGroups() {
+		c.groups[cm.Group] = c.loadConsumerGroup(cm)
 	}
 	b.groups = c
 	return nil
@@ -222,12 +229,21 @@ func (c *coordinator) topicDeleted(topic string) {
 	}
 	for _, g := range c.sortedGroups() {
 		g.mu.Lock()
-		if g.state == groupEmpty && len(g.pending) == 0 && !c.store.HasOffsets(g.name) {
+		if g.empty() && !c.store.HasOffsets(g.name) {
 			c.remove(g)
 			c.store.DeleteGroup(g.name)
 		}
 		g.mu.Unlock()
 	}
+}
+
+// empty reports a group without members (of either protocol) or member ids
+// handed out; g.mu is held.
+func (g *group) empty() bool {
+	if g.cg != nil {
+		return len(g.cg.members) == 0
+	}
+	return g.classicEmpty()
 }
 
 // transition moves the group to a new state; g.mu is held.
@@ -249,6 +265,7 @@ func (g *group) stopTimers() {
 	for _, t := range g.pending {
 		t.Stop()
 	}
+	g.stopConsumerTimers()
 }
 
 // persist submits the group's current generation to the offsets group; g.mu

@@ -36,6 +36,10 @@ func (a *joinArgs) fail(code int16) { a.ch <- joinResp(a.ver, code, a.memberID) 
 // join runs one JoinGroup; the answer goes to a.ch now or when the
 // rebalance completes. g.mu is held.
 func (g *group) join(a *joinArgs) {
+	if g.cg != nil && !g.leaveConsumerProtocol() {
+		a.fail(kerr.InconsistentGroupProtocol.Code)
+		return
+	}
 	switch {
 	case g.state == groupDead:
 		a.fail(kerr.CoordinatorNotAvailable.Code)

@@ -20,7 +20,10 @@ import (
 //   - a Stable group of the consumer protocol: the offsets of topics no
 //     member subscribes to, the retention after their commit;
 //   - any other group (rebalancing, or members of another protocol type):
-//     none.
+//     none;
+//   - a group of the consumer protocol (KIP-848): the offsets of topics no
+//     member subscribes to, the retention after their commit, and the group
+//     once it has no members nor offsets (consumer_group_offsets.go).
 //
 // An Empty group left without offsets is removed (its metadata is deleted
 // through Raft), whether or not it ever had any, as in Kafka.
@@ -122,6 +125,9 @@ func (g *group) expire(now time.Time, retention time.Duration) {
 func (g *group) expiry(now time.Time, retention time.Duration) (expired []raftlog.TopicPartition, remove bool) {
 	if g.state == groupDead {
 		return nil, false
+	}
+	if g.cg != nil {
+		return g.consumerExpiry(now, retention)
 	}
 	offsets := g.c.store.GroupOffsets(g.name)
 	all := len(offsets)
