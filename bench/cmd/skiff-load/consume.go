@@ -59,7 +59,7 @@ func consume(ctx context.Context, cfg config) (phaseResult, error) {
 		})
 		got.Add(n)
 	}
-	elapsed, cpu := time.Since(start), markCPU(cfg.brokerPID).since(startCPU)
+	elapsed, cpu := time.Since(start), markCPU(cfg.brokerPID).Since(startCPU)
 	perSecond := sampler.stop()
 	if bad != nil {
 		return phaseResult{}, fmt.Errorf("consume: %w", bad)

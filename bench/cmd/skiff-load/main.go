@@ -18,7 +18,15 @@
 // Produce call to the return of Flush; consume time from the creation of the
 // consumer client to the last record. Ack latency is measured from Produce to
 // the callback, so under full load it includes time queued in the client's
-// buffer (--max-buffered records), not only the broker's time.
+// buffer (--max-buffered records), not only the broker's time. With --rate the
+// producers send at that fixed rate instead of as fast as they can: below
+// saturation the queue stays empty and the ack latency is the broker's round
+// trip (plus franz-go's batching), which is how bench/compare.sh measures
+// produce latency p50/p99/p99.9.
+//
+// --admin create or --admin delete only (re)creates or deletes the topic and
+// exits, so that a run of another tool (Kafka's kafka-producer-perf-test, say)
+// starts from the same fresh topic.
 package main
 
 import (
@@ -49,6 +57,9 @@ type config struct {
 	label       string
 	brokerPID   int
 	jsonOut     bool
+	rate        float64
+	warmup      time.Duration
+	admin       string
 }
 
 // result is what one run measured; --json prints it as one line.
@@ -76,9 +87,10 @@ type phaseResult struct {
 	MinSecondRate float64 `json:"min_second_rate"`
 	MaxSecondRate float64 `json:"max_second_rate"`
 	// Ack latency percentiles in milliseconds (produce only).
-	AckP50Ms float64 `json:"ack_p50_ms,omitempty"`
-	AckP99Ms float64 `json:"ack_p99_ms,omitempty"`
-	AckMaxMs float64 `json:"ack_max_ms,omitempty"`
+	AckP50Ms  float64 `json:"ack_p50_ms,omitempty"`
+	AckP99Ms  float64 `json:"ack_p99_ms,omitempty"`
+	AckP999Ms float64 `json:"ack_p999_ms,omitempty"`
+	AckMaxMs  float64 `json:"ack_max_ms,omitempty"`
 	// CPU is where the machine's CPU time went during the phase.
 	CPU cpuUse `json:"cpu"`
 }
@@ -90,6 +102,13 @@ func main() {
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
 
+	if cfg.admin != "" {
+		if err := adminOnly(ctx, cfg); err != nil {
+			fmt.Fprintf(os.Stderr, "skiff-load: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	res, err := run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "skiff-load: %v\n", err)
@@ -119,10 +138,17 @@ func parseFlags() config {
 	flag.StringVar(&cfg.label, "label", "", "name of the broker under test, copied into the result")
 	flag.IntVar(&cfg.brokerPID, "broker-pid", 0, "pid of a broker on this machine, to report its CPU time per phase")
 	flag.BoolVar(&cfg.jsonOut, "json", false, "print the result as one JSON line")
+	flag.Float64Var(&cfg.rate, "rate", 0, "records/s over all producers (0: as fast as the broker takes them)")
+	flag.DurationVar(&cfg.warmup, "warmup", 0, "leave records produced in this first part of the run out of the latency percentiles")
+	flag.StringVar(&cfg.admin, "admin", "", "only \"create\" (recreate) or \"delete\" the topic, then exit")
 	flag.Parse()
 	cfg.brokers = strings.Split(*brokers, ",")
-	if cfg.records < 1 || cfg.recordSize < 0 || cfg.partitions < 1 || cfg.producers < 1 {
-		fmt.Fprintln(os.Stderr, "skiff-load: --records, --partitions and --producers must be at least 1, --record-size at least 0")
+	if cfg.records < 1 || cfg.recordSize < 0 || cfg.partitions < 1 || cfg.producers < 1 || cfg.rate < 0 {
+		fmt.Fprintln(os.Stderr, "skiff-load: --records, --partitions and --producers must be at least 1, --record-size and --rate at least 0")
+		os.Exit(2)
+	}
+	if cfg.admin != "" && cfg.admin != "create" && cfg.admin != "delete" {
+		fmt.Fprintf(os.Stderr, "skiff-load: --admin %q: use create or delete\n", cfg.admin)
 		os.Exit(2)
 	}
 	return cfg
@@ -157,8 +183,8 @@ func printHuman(r result) {
 	fmt.Printf("%d records of %d bytes, %d partitions, acks=%s, %d producer(s), compression %s, brokers %s\n",
 		r.Records, r.RecordSize, r.Partitions, r.Acks, r.Producers, r.Compression, r.Brokers)
 	p := r.Produce
-	fmt.Printf("produce: %.2fs  %.0f records/s  %.1f MB/s  (%sack p50 %.1f ms, p99 %.1f ms, max %.1f ms)\n",
-		p.Seconds, p.RecordsPerSec, p.MBPerSec, perSecond(p), p.AckP50Ms, p.AckP99Ms, p.AckMaxMs)
+	fmt.Printf("produce: %.2fs  %.0f records/s  %.1f MB/s  (%sack p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, max %.1f ms)\n",
+		p.Seconds, p.RecordsPerSec, p.MBPerSec, perSecond(p), p.AckP50Ms, p.AckP99Ms, p.AckP999Ms, p.AckMaxMs)
 	printCPU(p.CPU)
 	if c := r.Consume; c != nil {
 		fmt.Printf("consume: %.2fs  %.0f records/s  %.1f MB/s", c.Seconds, c.RecordsPerSec, c.MBPerSec)

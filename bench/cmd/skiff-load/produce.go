@@ -45,11 +45,11 @@ func produce(ctx context.Context, cfg config) (phaseResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			produceFrom(ctx, cancel, cl, cfg.topic, values, k, n, &acked, lat)
+			produceFrom(ctx, cancel, cl, cfg.topic, values, k, n, cfg.rate/float64(cfg.producers), start.Add(cfg.warmup), &acked, lat)
 		}()
 	}
 	wg.Wait()
-	elapsed, cpu := time.Since(start), markCPU(cfg.brokerPID).since(startCPU)
+	elapsed, cpu := time.Since(start), markCPU(cfg.brokerPID).Since(startCPU)
 	perSecond := sampler.stop()
 
 	if err := context.Cause(ctx); err != nil {
@@ -69,29 +69,47 @@ func produce(ctx context.Context, cfg config) (phaseResult, error) {
 	}
 	res := phaseFrom(cfg, elapsed, perSecond)
 	res.CPU = cpu
-	res.AckP50Ms, res.AckP99Ms, res.AckMaxMs = lat.quantile(0.50), lat.quantile(0.99), lat.max()
+	res.AckP50Ms, res.AckP99Ms, res.AckP999Ms = lat.quantile(0.50), lat.quantile(0.99), lat.quantile(0.999)
+	res.AckMaxMs = lat.max()
 	return res, nil
 }
 
 // produceFrom produces n records on cl and flushes. Records come from a pool
 // and go back to it in their callback, so the client allocates little and the
 // broker, not the load generator, sets the pace on a small machine.
+//
+// With rate > 0 record i is sent no earlier than i/rate seconds after the
+// first. The loop sleeps only when it is ahead of that schedule; after a
+// sleep that overslept it sends what is due at once, so the average rate
+// holds and a burst is at most one oversleep's worth of records.
+//
+// Records produced before warmupEnd are left out of the latency histogram:
+// the first ones wait for the client to connect and learn the leaders.
 func produceFrom(ctx context.Context, cancel context.CancelCauseFunc, cl *kgo.Client, topic string,
-	values [][]byte, k, n int, acked *atomic.Int64, lat *latencyHistogram) {
+	values [][]byte, k, n int, rate float64, warmupEnd time.Time, acked *atomic.Int64, lat *latencyHistogram) {
 	pool := sync.Pool{New: func() any { return new(kgo.Record) }}
 	callback := func(r *kgo.Record, err error) {
 		if err != nil {
 			cancel(fmt.Errorf("record to %s[%d]: %w", r.Topic, r.Partition, err))
 			return
 		}
-		lat.observe(time.Since(r.Timestamp))
+		if !r.Timestamp.Before(warmupEnd) {
+			lat.observe(time.Since(r.Timestamp))
+		}
 		acked.Add(1)
 		*r = kgo.Record{}
 		pool.Put(r)
 	}
+	start := time.Now()
 	for i := range n {
 		if ctx.Err() != nil {
 			break
+		}
+		if rate > 0 {
+			due := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+			if wait := time.Until(due); wait > 0 {
+				time.Sleep(wait)
+			}
 		}
 		r := pool.Get().(*kgo.Record)
 		r.Topic = topic

@@ -25,20 +25,8 @@ func recreateTopic(ctx context.Context, cfg config) error {
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
 
-	topics, err := adm.ListTopics(ctx)
-	if err != nil {
-		return fmt.Errorf("list topics at %v: %w (is a broker running there?)", cfg.brokers, err)
-	}
-	if topics.Has(cfg.topic) {
-		if _, err := adm.DeleteTopic(ctx, cfg.topic); err != nil {
-			return fmt.Errorf("delete topic %s: %w", cfg.topic, err)
-		}
-		if err := waitFor(ctx, func() (bool, error) {
-			ts, err := adm.ListTopics(ctx)
-			return err == nil && !ts.Has(cfg.topic), nil
-		}); err != nil {
-			return fmt.Errorf("topic %s still listed after delete: %w", cfg.topic, err)
-		}
+	if err := deleteTopic(ctx, adm, cfg); err != nil {
+		return err
 	}
 
 	if err := waitFor(ctx, func() (bool, error) {
@@ -74,6 +62,40 @@ func recreateTopic(ctx context.Context, cfg config) error {
 		}
 		return true, nil
 	})
+}
+
+// deleteTopic deletes cfg.topic if it exists and waits until it is no longer listed.
+func deleteTopic(ctx context.Context, adm *kadm.Client, cfg config) error {
+	topics, err := adm.ListTopics(ctx)
+	if err != nil {
+		return fmt.Errorf("list topics at %v: %w (is a broker running there?)", cfg.brokers, err)
+	}
+	if !topics.Has(cfg.topic) {
+		return nil
+	}
+	if _, err := adm.DeleteTopic(ctx, cfg.topic); err != nil {
+		return fmt.Errorf("delete topic %s: %w", cfg.topic, err)
+	}
+	if err := waitFor(ctx, func() (bool, error) {
+		ts, err := adm.ListTopics(ctx)
+		return err == nil && !ts.Has(cfg.topic), nil
+	}); err != nil {
+		return fmt.Errorf("topic %s still listed after delete: %w", cfg.topic, err)
+	}
+	return nil
+}
+
+// adminOnly is --admin: recreate or delete the topic, nothing else.
+func adminOnly(ctx context.Context, cfg config) error {
+	if cfg.admin == "create" {
+		return recreateTopic(ctx, cfg)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.brokers...), kgo.MetadataMinAge(10*time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("admin client: %w", err)
+	}
+	defer cl.Close()
+	return deleteTopic(ctx, kadm.NewClient(cl), cfg)
 }
 
 // waitFor calls fn every 50 ms until it reports done, fails, or ten seconds pass.
