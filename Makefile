@@ -7,7 +7,7 @@ STATICCHECK_VERSION ?= v0.8.2
 PKGS      := ./...
 BROKER_PKGS := ./protocol/... ./raftlog/... ./broker/... ./cmd/...
 
-.PHONY: all build test unit other race compat check fmt vet staticcheck tidy-check cross bench fuzz chaos clean kafka-up kafka-down
+.PHONY: all build test unit other race compat check fmt vet staticcheck tidy-check cross bench bench-compare fuzz chaos clean kafka-up kafka-down
 
 all: build
 
@@ -56,6 +56,13 @@ cross:
 ## bench: produce/consume throughput, Skiff vs kfake (a separate process), same run.
 bench:
 	bash bench/run.sh
+
+## bench-compare: Skiff vs Apache Kafka vs kfake in one run (Kafka's perf tools and
+## franz-go; throughput, latency at 20k rec/s, cold start, RSS, install size):
+## bench/results/latest.{json,md,svg} and the README table; ~20 min, QUICK=1 a few.
+## Not part of test: it needs a quiet machine and takes long.
+bench-compare:
+	bash bench/compare.sh
 
 ## fuzz: each decoder fuzzer for FUZZTIME (default 30s).
 FUZZTIME ?= 30s
