@@ -4,6 +4,9 @@ package main
 // Like Fluvio, it starts at the end and follows new records; -B, --offset and
 // -p choose where to start, -d stops at the end instead of following.
 // With --group it reads as a member of a consumer group (cli_group.go).
+// With --smartmodule or --transforms-file it reads through a temporary
+// read-time view of the topic (cli_smartmodule_consume.go), so the chain
+// runs on the broker, as Fluvio's consume flags of the same names do.
 //
 // # Notes
 //
@@ -44,6 +47,9 @@ type consumeOptions struct {
 	format        []formatPart
 	max           int    // --max, or 0 for no limit
 	group         string // --group, or "" to read without a group
+	// displayTopic, when set, is printed as {{topic}} instead of topic:
+	// the source of the temporary view that --smartmodule reads.
+	displayTopic string
 }
 
 func runConsume(args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -57,6 +63,11 @@ func runConsume(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		strings.Join(formatFieldList(), " ")+`; escapes \n \t \\`)
 	fs.IntVar(&o.max, "max", 0, "exit after `N` records (0: no limit)")
 	fs.StringVar(&o.group, "group", "", "read as a member of consumer group `G`, from its committed offsets (where none, where -B/--offset say), committing what was printed")
+	var sm consumeSmartModule
+	sm.params = keyValueFlags{}
+	fs.StringVar(&sm.module, "smartmodule", "", "run SmartModule `NAME` (stored or built-in) on the records on the broker, through a temporary view")
+	fs.Var(sm.params, "params", "a parameter of --smartmodule, `key=value` (repeatable)")
+	fs.StringVar(&sm.file, "transforms-file", "", "run the chain of a transforms.yml `FILE` on the records on the broker, through a temporary view")
 	pos, code, ok := parseOrExit(fs, args, 1, stderr)
 	if !ok {
 		return code
@@ -72,6 +83,12 @@ func runConsume(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return usageError(fs, stderr, "--max %d: want 0 (no limit) or more", o.max)
 	case o.group != "" && o.partition >= 0:
 		return usageError(fs, stderr, "-p and --group: the group assigns the partitions; drop -p")
+	case sm.module != "" && sm.file != "":
+		return usageError(fs, stderr, "--smartmodule and --transforms-file both name what to run: pass one")
+	case len(sm.params) > 0 && sm.module == "":
+		return usageError(fs, stderr, "--params are parameters of --smartmodule NAME (a transforms.yml has them under `with:`)")
+	case o.group != "" && (sm.module != "" || sm.file != ""):
+		return usageError(fs, stderr, "--group with a SmartModule: the temporary view goes away on exit, and the group's offsets with it; create a view (skiff topic create V --view-of %s --transforms-file F) and consume it with --group", o.topic)
 	}
 	var err error
 	if o.format, err = parseFormat(*format); err != nil {
@@ -82,6 +99,9 @@ func runConsume(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	defer stop()
 	if o.group != "" {
 		return consumeGroup(ctx, *brokers, o, stdout, stderr)
+	}
+	if sm.module != "" || sm.file != "" {
+		return consumeThroughView(ctx, *brokers, o, sm, stdout, stderr)
 	}
 	return consume(ctx, *brokers, o, stdout, stderr)
 }
@@ -98,6 +118,9 @@ func consume(ctx context.Context, brokers string, o consumeOptions, stdout, stde
 	}
 	if o.toEnd && len(plan.ends) == 0 {
 		return 0 // nothing between the start and the end
+	}
+	if o.toEnd && plan.view {
+		return consumeFetchToEnd(ctx, brokers, o, plan, stdout, stderr)
 	}
 	opts := append(seedOpts(brokers), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.topic: plan.starts}))
 	if o.toEnd {
@@ -127,7 +150,7 @@ func consume(ctx context.Context, brokers string, o consumeOptions, stdout, stde
 				fmt.Fprintf(stderr, "skiff consume: warning: %v\n", fe.Err)
 			default:
 				out.Flush()
-				return fail(stderr, "consume", fmt.Errorf("partition %d: %w", fe.Partition, fe.Err), o.topic, "")
+				return fail(stderr, "consume", fmt.Errorf("partition %d: %w", fe.Partition, viewFailure(plan.view, fe.Err)), o.topic, "")
 			}
 		}
 		done := false
@@ -137,6 +160,9 @@ func consume(ctx context.Context, brokers string, o consumeOptions, stdout, stde
 					return
 				}
 				if !r.Attrs.IsControl() {
+					if o.displayTopic != "" {
+						r.Topic = o.displayTopic
+					}
 					writeRecord(out, o.format, r)
 					printed++
 					done = o.max > 0 && printed >= o.max
@@ -156,6 +182,11 @@ func consume(ctx context.Context, brokers string, o consumeOptions, stdout, stde
 type consumePlan struct {
 	starts map[int32]kgo.Offset
 	ends   map[int32]int64 // -d: partitions not yet at their end → end offset
+	from   map[int32]int64 // -d: the start offset of each partition in ends
+	// view: the topic is a read-time view. Its filters may drop the
+	// records before an end offset, so with -d it is read with Fetch
+	// requests of our own, which tell where each partition got to.
+	view bool
 }
 
 // take reports whether r is to be handled (printed unless it is a control
@@ -206,7 +237,8 @@ func planConsume(ctx context.Context, brokers string, o consumeOptions) (consume
 		}
 	}
 
-	plan := consumePlan{starts: make(map[int32]kgo.Offset), ends: make(map[int32]int64)}
+	plan := consumePlan{starts: make(map[int32]kgo.Offset), ends: make(map[int32]int64), from: make(map[int32]int64),
+		view: isView(ctx, adm, o.topic)}
 	for p, e := range endOf {
 		if o.partition >= 0 && p != int32(o.partition) {
 			continue
@@ -230,7 +262,7 @@ func planConsume(ctx context.Context, brokers string, o consumeOptions) (consume
 			plan.starts[p] = kgo.NewOffset().At(pos)
 		}
 		if o.toEnd && pos < e.Offset {
-			plan.ends[p] = e.Offset
+			plan.ends[p], plan.from[p] = e.Offset, pos
 		}
 	}
 	return plan, nil

@@ -65,11 +65,13 @@ type serverProc struct {
 }
 
 // startServer runs `skiff server` and returns once ApiVersions is answered,
-// with the time that took.
-func startServer(t *testing.T, addr, dir string) (*serverProc, time.Duration) {
+// with the time that took. The metrics listener and admin API are off
+// unless extra sets --metrics-listen.
+func startServer(t *testing.T, addr, dir string, extra ...string) (*serverProc, time.Duration) {
 	t.Helper()
 	var log bytes.Buffer
-	cmd := exec.Command(skiffBinary(t), "server", "--listen", addr, "--data-dir", dir, "--metrics-listen", "")
+	args := append([]string{"server", "--listen", addr, "--data-dir", dir, "--metrics-listen", ""}, extra...)
+	cmd := exec.Command(skiffBinary(t), args...)
 	cmd.Stdout, cmd.Stderr = &log, &log
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -145,9 +147,9 @@ func mustSkiff(t *testing.T, stdin string, args ...string) string {
 }
 
 func TestCLIQuickStartEndToEnd(t *testing.T) {
-	addr := freePort(t)
+	addr, metrics := freePort(t), freePort(t)
 	dir := t.TempDir()
-	srv, _ := startServer(t, addr, dir)
+	srv, _ := startServer(t, addr, dir, "--metrics-listen", metrics)
 	b := "--brokers=" + addr
 
 	mustSkiff(t, "", "topic", "create", "greetings", "--partitions", "2", b, "--config", "retention.ms=86400000")
@@ -171,7 +173,7 @@ func TestCLIQuickStartEndToEnd(t *testing.T) {
 
 	// A graceful restart keeps everything; ApiVersions answers quickly.
 	srv.stop(t)
-	_, took := startServer(t, addr, dir)
+	_, took := startServer(t, addr, dir, "--metrics-listen", metrics)
 	if took > 5*time.Second {
 		t.Errorf("ApiVersions took %v after restart", took)
 	}
@@ -185,6 +187,22 @@ func TestCLIQuickStartEndToEnd(t *testing.T) {
 	if strings.TrimSpace(out) != "bye" {
 		t.Fatalf("--offset 1 -p: %q", out)
 	}
+
+	// A SmartModule: store it, deploy it from greetings to words, read
+	// what it wrote (one record per word).
+	admin := "--admin=http://" + metrics
+	mustSkiff(t, "", "smartmodule", "create", "split", "--wasm-file", exampleModule(t, "word-split"), admin)
+	mustSkiff(t, "", "topic", "create", "words", b)
+	mustSkiff(t, "", "transform", "deploy", "greeting-words", "--input", "greetings", "--output", "words", "--module", "split", admin)
+	out = mustSkiff(t, "", "consume", "words", "-B", "--max", "4", b)
+	if got, want := sortedLines(out), []string{"bye", "hello", "hi", "there"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("the transform's output: %q; want %q", got, want)
+	}
+	if out := mustSkiff(t, "", "transform", "list", admin); !strings.Contains(out, "greeting-words") {
+		t.Fatalf("transform list: %q", out)
+	}
+	mustSkiff(t, "", "transform", "delete", "greeting-words", admin)
+
 	mustSkiff(t, "", "topic", "delete", "greetings", b)
 	if out := mustSkiff(t, "", "topic", "list", b); strings.Contains(out, "greetings") {
 		t.Fatalf("topic still listed after delete: %q", out)

@@ -29,6 +29,8 @@ func commands() []command {
 		{"produce", "write records from stdin or a file to a topic", runProduce},
 		{"consume", "read records from a topic", runConsume},
 		{"group", "list, describe, delete consumer groups and reset their offsets", runGroup},
+		{"smartmodule", "store, list, describe, delete and test WebAssembly SmartModules", runSmartModule},
+		{"transform", "deploy SmartModules from topic to topic; list, describe, pause, resume, delete them", runTransform},
 		{"version", "print the version", func(_ []string, _ io.Reader, stdout, _ io.Writer) int {
 			fmt.Fprintln(stdout, "skiff", version)
 			return 0
@@ -55,7 +57,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Skiff: a Kafka-compatible streaming broker with WebAssembly SmartModules.")
 	fmt.Fprintln(w, "\nUsage: skiff COMMAND [flags]\n\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun `skiff COMMAND -h` for the flags of a command.")
 }
