@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/skiffstream/skiff/compat-tests/harness"
 )
@@ -25,6 +26,29 @@ func TestCompatGroupJava(t *testing.T) {
 		name:        "java",
 		assignor:    "cooperative-sticky (classic protocol)",
 		cooperative: true,
+		start: func(g *groupRun, id string) (groupMember, error) {
+			return startProcMember(g, id, argv, nil)
+		},
+	})
+}
+
+// TestCompatGroupJavaConsumerProtocol runs the same Java members with
+// group.protocol=consumer (KIP-848): the broker assigns (its default uniform assignor)
+// and reconciles incrementally, so members that stay keep their partitions, and the
+// broker's session timeout (Kafka's default 45s) decides when the killed member's
+// partitions move.
+func TestCompatGroupJavaConsumerProtocol(t *testing.T) {
+	harness.Require(t, "java")
+	jar := needBuilt(t, filepath.Join("java", "target", "skiff-compat-java.jar"))
+	needNewer(t, jar, filepath.Join("java", "src", "main", "java", "dev", "skiff", "compat", "GroupMember.java"))
+	argv := []string{"java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Dskiff.group.protocol=consumer",
+		"-cp", jar, "dev.skiff.compat.GroupMember"}
+	runGroupScenario(t, groupClient{
+		name:             "java-consumer",
+		assignor:         "uniform (consumer protocol, server-side)",
+		cooperative:      true,
+		consumerProtocol: true,
+		sessionTimeout:   45 * time.Second,
 		start: func(g *groupRun, id string) (groupMember, error) {
 			return startProcMember(g, id, argv, nil)
 		},

@@ -34,7 +34,8 @@ import (
 //
 // It commits after each batch it reads, and reads commands on stdin: "hold" (stop
 // committing), "leave" (commit, close the consumer so it sends LeaveGroup, print
-// CLOSED and exit 0). The test kills it with SIGKILL. A program gives up after 120s.
+// CLOSED and exit 0). The test kills it with SIGKILL. A program gives up after 120s
+// (the Java one after 300s with the consumer protocol).
 
 const procMemberTail = 40 // output lines shown when a test fails
 

@@ -35,11 +35,15 @@ import (
 //     incremental assignments; for them a member that stays must not lose a partition
 //     when another leaves or dies.
 //   - The broker's own view decides when a phase is done: DescribeGroups (state and the
-//     stored assignment of each member, by client id) and OffsetFetch (committed offsets
+//     stored assignment of each member, by client id), or ConsumerGroupDescribe for a
+//     group of the consumer protocol (KIP-848), and OffsetFetch (committed offsets
 //     equal to the end offsets).
 //   - A leave must move partitions well before the session timeout (LeaveGroup took
 //     effect), a kill not before it (a closed connection is not a LeaveGroup).
 //   - The session timeout is 6s, the broker's minimum, so the kill phase takes ~7-10s.
+//     With the consumer protocol the broker owns the session timeout and the
+//     heartbeat interval: Kafka's defaults of 45s and 5s, so its kill phase takes
+//     about 50s and the phases wait that much longer.
 
 const (
 	groupPartitions     = 6
@@ -82,9 +86,27 @@ type groupClient struct {
 	// generation starts again at the committed offset, so that records produced
 	// during a rebalance come twice from the same member, after it committed them.
 	quietRebalances bool
+	// consumerProtocol: the members use KIP-848's consumer group protocol, so the
+	// broker assigns and its group.consumer.session.timeout.ms (sessionTimeout) applies.
+	consumerProtocol bool
+	sessionTimeout   time.Duration // 0: groupSessionTimeout
 	// start starts member id ("a", "b", …) with client.id g.clientID(id); it is
 	// stopped, if still running, when the test (g.t) ends.
 	start func(g *groupRun, id string) (groupMember, error)
+}
+
+// session is the members' session timeout.
+func (c groupClient) session() time.Duration {
+	if c.sessionTimeout > 0 {
+		return c.sessionTimeout
+	}
+	return groupSessionTimeout
+}
+
+// phaseTimeout bounds each wait: groupPhaseTimeout, longer by as much as the session
+// timeout is.
+func (c groupClient) phaseTimeout() time.Duration {
+	return groupPhaseTimeout + c.session() - groupSessionTimeout
 }
 
 // groupRun is the state of one scenario: the broker, the topic, the group and the log of
@@ -183,9 +205,9 @@ func groupLeave(t *testing.T, g *groupRun, members map[string]groupMember) {
 	g.waitStable(t, "b and c with three partitions each", map[string]int{"b": 3, "c": 3})
 	rebalanced := time.Since(leaving)
 	t.Logf("b and c own a's partitions %v after a began to leave", rebalanced.Round(time.Millisecond))
-	if rebalanced > groupSessionTimeout-time.Second {
+	if rebalanced > g.client.session()-time.Second {
 		t.Errorf("the group took %v to move the partitions of a member that left, about its %v session timeout: LeaveGroup did not start a rebalance",
-			rebalanced.Round(time.Millisecond), groupSessionTimeout)
+			rebalanced.Round(time.Millisecond), g.client.session())
 	}
 	g.waitCaughtUp(t, "records produced after the leave read and committed")
 	g.checkBrokerCommitted(t)
@@ -226,11 +248,16 @@ func groupKill(t *testing.T, g *groupRun, members map[string]groupMember) {
 	}
 	g.waitStable(t, "c alone with all six partitions", map[string]int{"c": 6})
 	takeover := time.Since(killed)
-	t.Logf("c owns all partitions %v after the kill (session timeout %v)", takeover.Round(time.Millisecond), groupSessionTimeout)
-	// b's session started at its last heartbeat, at most 500ms before the kill.
-	if takeover < groupSessionTimeout-time.Second {
+	t.Logf("c owns all partitions %v after the kill (session timeout %v)", takeover.Round(time.Millisecond), g.client.session())
+	// b's session started at its last heartbeat, at most 500ms before the kill (a
+	// heartbeat interval; with the consumer protocol the broker's 5s).
+	interval := 500 * time.Millisecond
+	if g.client.consumerProtocol {
+		interval = 5 * time.Second
+	}
+	if takeover < g.client.session()-interval-500*time.Millisecond {
 		t.Errorf("the dead member's partitions moved %v after the kill, before its %v session could expire: was a closed connection taken for a LeaveGroup?",
-			takeover.Round(time.Millisecond), groupSessionTimeout)
+			takeover.Round(time.Millisecond), g.client.session())
 	}
 	if g.client.quietRebalances {
 		g.produce(t, groupBatchKill)
@@ -330,18 +357,19 @@ func (g *groupRun) produce(t *testing.T, n int) {
 	}
 }
 
-// waitFor polls check every 100ms until it passes, failing the test after
-// groupPhaseTimeout with the last error and the log's summary.
+// waitFor polls check every 100ms until it passes, failing the test after the
+// client's phase timeout with the last error and the log's summary.
 func (g *groupRun) waitFor(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(groupPhaseTimeout)
+	timeout := g.client.phaseTimeout()
+	deadline := time.Now().Add(timeout)
 	for {
 		err := check()
 		if err == nil {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("waiting %v for %s: %v\n%s\ngroup: %s", groupPhaseTimeout, what, err, g.log.summary(), g.describeString())
+			t.Fatalf("waiting %v for %s: %v\n%s\ngroup: %s", timeout, what, err, g.log.summary(), g.describeString())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -402,24 +430,54 @@ func (g *groupRun) waitCaughtUp(t *testing.T, what string) {
 	})
 }
 
-func (g *groupRun) describe() (kadm.DescribedGroup, error) {
+// groupView is the broker's view of the group: its state and each member's
+// partitions of the topic, by client id.
+type groupView struct {
+	State   string
+	Members []groupViewMember
+}
+
+type groupViewMember struct {
+	ClientID   string
+	Partitions []int32
+}
+
+// describe asks the broker for the group: DescribeGroups (the assignment the leader
+// stored), or ConsumerGroupDescribe for the consumer protocol (each member's current
+// assignment, including partitions it is still revoking).
+func (g *groupRun) describe() (groupView, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	var v groupView
+	if g.client.consumerProtocol {
+		ds, err := g.adm.DescribeConsumerGroups(ctx, g.group)
+		if err != nil {
+			return v, err
+		}
+		d, ok := ds[g.group]
+		if !ok {
+			return v, errors.New("ConsumerGroupDescribe answered without the group")
+		}
+		v.State = d.State
+		for _, m := range d.Members {
+			ps := []int32{}
+			for p := range m.Assignment[g.topic] {
+				ps = append(ps, p)
+			}
+			slices.Sort(ps)
+			v.Members = append(v.Members, groupViewMember{m.ClientID, ps})
+		}
+		return v, d.Err
+	}
 	ds, err := g.adm.DescribeGroups(ctx, g.group)
 	if err != nil {
-		return kadm.DescribedGroup{}, err
+		return v, err
 	}
 	d, ok := ds[g.group]
 	if !ok {
-		return d, errors.New("DescribeGroups answered without the group")
+		return v, errors.New("DescribeGroups answered without the group")
 	}
-	return d, d.Err
-}
-
-// assignments maps each member's client id to the partitions of the topic it was
-// assigned, as the broker stored the leader's assignment.
-func (g *groupRun) assignments(d kadm.DescribedGroup) map[string][]int32 {
-	got := map[string][]int32{}
+	v.State = d.State
 	for _, m := range d.Members {
 		ps := []int32{}
 		if c, ok := m.Assigned.AsConsumer(); ok {
@@ -430,7 +488,17 @@ func (g *groupRun) assignments(d kadm.DescribedGroup) map[string][]int32 {
 			}
 		}
 		slices.Sort(ps)
-		got[m.ClientID] = ps
+		v.Members = append(v.Members, groupViewMember{m.ClientID, ps})
+	}
+	return v, d.Err
+}
+
+// assignments maps each member's client id to the partitions of the topic it was
+// assigned, as the broker stored them.
+func (g *groupRun) assignments(d groupView) map[string][]int32 {
+	got := map[string][]int32{}
+	for _, m := range d.Members {
+		got[m.ClientID] = m.Partitions
 	}
 	return got
 }

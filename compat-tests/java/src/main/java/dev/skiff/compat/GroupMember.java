@@ -35,10 +35,10 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * times sessions. It commits synchronously after every poll that returned records (a failed
  * commit is tried again after the next poll, unless its partition was revoked), prints
  * RECORD / COMMITTED / ASSIGNED / REVOKED / LOST lines, and reads "hold" and "leave" on
- * stdin. It gives up after 120s.
+ * stdin. It gives up after 120s (300s with the consumer protocol, whose broker-side
+ * session timeout is 45s by default; -Dskiff.lifetime.ms sets another).
  */
 public final class GroupMember implements ConsumerRebalanceListener {
-    static final long LIFETIME_MS = 120_000;
 
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
@@ -102,7 +102,8 @@ public final class GroupMember implements ConsumerRebalanceListener {
         KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         GroupMember m = new GroupMember(c);
         c.subscribe(List.of(topic), m);
-        long deadline = System.currentTimeMillis() + LIFETIME_MS;
+        long lifetime = Long.getLong("skiff.lifetime.ms", protocol.equals("consumer") ? 300_000 : 120_000);
+        long deadline = System.currentTimeMillis() + lifetime;
         while (System.currentTimeMillis() < deadline) {
             String cmd;
             while ((cmd = commands.poll()) != null) {
@@ -130,7 +131,7 @@ public final class GroupMember implements ConsumerRebalanceListener {
             m.commit(null);
         }
         c.close();
-        throw new Exception("not told to leave within " + LIFETIME_MS / 1000 + "s");
+        throw new Exception("not told to leave within " + lifetime / 1000 + "s");
     }
 
     /** Commits what was read from the given partitions (all when null), unless held. */
