@@ -8,6 +8,7 @@ import (
 // defaultSpec is one level of a default spec.
 type defaultSpec struct {
 	entries []defaultEntry
+	adds    int // how many members the exact keys may add
 }
 
 // defaultEntry is one key of a default spec: a value to add where the
@@ -38,6 +39,9 @@ func compileDefault(spec Value, where string) (*defaultSpec, error) {
 			return nil, errors.New(at + ": a key with '*' takes a nested spec object: default adds only missing keys, and a pattern matches only keys that exist")
 		}
 		d.entries = append(d.entries, e)
+		if pat.literal {
+			d.adds += len(pat.alts)
+		}
 	}
 	return d, nil
 }
@@ -45,14 +49,14 @@ func compileDefault(spec Value, where string) (*defaultSpec, error) {
 // apply returns v with the defaults added, and whether that changed it. It
 // never modifies v: a changed object or array is a new one sharing the
 // unchanged members.
-func (d *defaultSpec) apply(v Value) (Value, bool) {
+func (d *defaultSpec) apply(v Value, a *arena) (Value, bool) {
 	if v.kind != Object && v.kind != Array {
 		return v, false
 	}
 	members, owned := v.members, false
-	own := func(extra int) {
+	own := func() {
 		if !owned {
-			members = append(make([]Member, 0, len(members)+extra), members...)
+			members = append(a.take(0, len(members)+d.adds), members...)
 			owned = true
 		}
 	}
@@ -69,13 +73,13 @@ func (d *defaultSpec) apply(v Value) (Value, bool) {
 				case j < 0:
 					nv := e.val
 					if e.sub != nil {
-						nv, _ = e.sub.apply(Value{kind: Object, members: []Member{}})
+						nv, _ = e.sub.apply(Value{kind: Object, members: []Member{}}, a)
 					}
-					own(len(d.entries))
+					own()
 					members = append(members, Member{Key: key, Value: nv})
 				case e.sub != nil:
-					if nv, changed := e.sub.apply(members[j].Value); changed {
-						own(0)
+					if nv, changed := e.sub.apply(members[j].Value, a); changed {
+						own()
 						members[j].Value = nv
 					}
 				}
@@ -91,8 +95,8 @@ func (d *defaultSpec) apply(v Value) (Value, bool) {
 			if _, ok := e.pat.match(key, caps[:0]); !ok {
 				continue
 			}
-			if nv, changed := e.sub.apply(members[j].Value); changed {
-				own(0)
+			if nv, changed := e.sub.apply(members[j].Value, a); changed {
+				own()
 				members[j].Value = nv
 			}
 		}

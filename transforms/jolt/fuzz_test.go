@@ -72,7 +72,8 @@ func checkStrings(t *testing.T, v Value) {
 // FuzzJolt runs arbitrary specs over arbitrary documents. It checks that
 // Parse and Apply never panic, that Apply's output is valid JSON, and that
 // a transform changes neither its input nor its own spec: applying it
-// twice to one parsed input gives the same result.
+// twice to one parsed input gives the same result, and AppendApply (which
+// reuses memory between documents) gives what ApplyValue gives.
 func FuzzJolt(f *testing.F) {
 	seeds := []struct{ spec, in string }{
 		{shift(`{"rating": {"primary": {"value": "Rating"}, "*": {"value": "S.&1.V", "$": "S.&.Id", "@": "all[]"}}}`), `{"rating": {"primary": {"value": 3}, "q": {"value": 3, "max": 5}}}`},
@@ -111,8 +112,15 @@ func FuzzJolt(f *testing.F) {
 		if out1.String() != out2.String() {
 			t.Fatalf("two runs differ: %s / %s", out1, out2)
 		}
-		if b := out1.AppendJSON(nil); !json.Valid(b) {
+		b := out1.AppendJSON(nil)
+		if !json.Valid(b) {
 			t.Fatalf("invalid JSON out: %q", b)
+		}
+		if b2, err := tr.AppendApply(nil, in); err != nil || string(b2) != string(b) {
+			t.Fatalf("AppendApply gives %q, %v; ApplyValue %q", b2, err, b)
+		}
+		if b3, err := tr.AppendApply(nil, in); err != nil || string(b3) != string(b) {
+			t.Fatalf("AppendApply again gives %q, %v; ApplyValue %q", b3, err, b)
 		}
 	})
 }

@@ -4,13 +4,31 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"unsafe"
 )
 
 // Transform is a parsed jolt spec: a list of operations applied in order.
 // It is safe for concurrent use.
 type Transform struct {
-	ops      []operation
-	shifters sync.Pool // *shifter, scratch space reused between documents
+	ops    []operation
+	states sync.Pool // *state
+}
+
+// state is the scratch space of one application of a transform, reused
+// from one document to the next.
+type state struct {
+	parser parser
+	shift  shifter
+	reused arena // AppendApply's: its values die before it returns
+	heap   arena // ApplyValue's: its values go to the caller
+}
+
+func (t *Transform) state() *state {
+	st, _ := t.states.Get().(*state)
+	if st == nil {
+		st = &state{reused: arena{reuse: true}}
+	}
+	return st
 }
 
 // operation is one step of a spec; one of its fields is set.
@@ -99,38 +117,47 @@ func (t *Transform) Apply(in []byte) ([]byte, error) {
 }
 
 // AppendApply is Apply appending to dst, so that a caller transforming
-// many documents can reuse one buffer.
+// many documents can reuse one buffer. Once warm, it allocates only what
+// dst needs to grow and the keys a shift composes ("&1-&0").
 func (t *Transform) AppendApply(dst, in []byte) ([]byte, error) {
-	v, err := ParseJSON(in)
+	st := t.state()
+	defer t.states.Put(st)
+	st.reused.reset()
+	st.parser.a = &st.reused
+	// The document's strings alias in: nothing of it outlives this call.
+	v, err := st.parser.parse(unsafe.String(unsafe.SliceData(in), len(in)))
+	st.parser.reset()
 	if err != nil {
 		return dst, err
 	}
-	if v, err = t.ApplyValue(v); err != nil {
+	if v, err = t.apply(st, &st.reused, v); err != nil {
 		return dst, err
 	}
 	return v.AppendJSON(dst), nil
 }
 
-// ApplyValue transforms a parsed document. v is not modified.
+// ApplyValue transforms a parsed document. v is not modified; the result
+// shares its unchanged parts.
 func (t *Transform) ApplyValue(v Value) (Value, error) {
+	st := t.state()
+	defer t.states.Put(st)
+	return t.apply(st, &st.heap, v)
+}
+
+func (t *Transform) apply(st *state, a *arena, v Value) (Value, error) {
 	for i := range t.ops {
 		op := &t.ops[i]
 		switch {
 		case op.shift != nil:
-			s, _ := t.shifters.Get().(*shifter)
-			if s == nil {
-				s = &shifter{}
-			}
+			st.shift.a = a
 			var err error
-			v, err = s.run(op.shift, v)
-			t.shifters.Put(s)
-			if err != nil {
+			if v, err = st.shift.run(op.shift, v); err != nil {
 				return Value{}, errors.New("operation " + strconv.Itoa(i+1) + ": " + err.Error())
 			}
 		case op.def != nil:
-			v, _ = op.def.apply(v)
+			v, _ = op.def.apply(v, a)
 		case op.rem != nil:
-			v, _ = op.rem.apply(v)
+			v, _ = op.rem.apply(v, a)
 		}
 	}
 	return v, nil

@@ -1,6 +1,7 @@
 package jolt
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -285,4 +286,81 @@ func asSyntax(err error, se **SyntaxError) bool {
 	s, ok := err.(*SyntaxError)
 	*se = s
 	return ok
+}
+
+// TestJoltReuse applies one transform to documents of different shapes in
+// turn, through AppendApply (which reuses its memory from one document to
+// the next) and ApplyValue (which does not), and checks both agree: a
+// document must not see anything of the one before.
+func TestJoltReuse(t *testing.T) {
+	tr, err := Parse([]byte(`[{"operation":"shift","spec":{"*":{"*":"&1.&0","$":"keys[]"},"n":"n"}},` +
+		`{"operation":"default","spec":{"d":{"x":1},"*":{"added":true}}},{"operation":"remove","spec":{"*":{"drop":""}}}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := []string{
+		`{"a":{"p":1,"drop":2},"b":{"q":[1,2,3]},"n":5}`,
+		`{"big":{` + bigObject(300) + `}}`,
+		`{"c":{"r":"s"}}`,
+		`[]`,
+		`{"a":{"p":{"deep":[{"x":1}]}}}`,
+	}
+	var buf []byte
+	for round := range 3 {
+		for _, d := range docs {
+			v, err := ParseJSON([]byte(d))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := tr.ApplyValue(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if buf, err = tr.AppendApply(buf[:0], []byte(d)); err != nil || string(buf) != want.String() {
+				t.Fatalf("round %d, %.40s: AppendApply gives %s, %v; ApplyValue %s", round, d, buf, err, want)
+			}
+		}
+	}
+}
+
+// TestJoltAllocations checks the per-record costs the jolt module relies
+// on: once warm, AppendApply and Parser.Parse allocate nothing.
+func TestJoltAllocations(t *testing.T) {
+	tr, err := Parse([]byte(benchSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := []byte(benchRecord)
+	buf, _ := tr.AppendApply(nil, in)
+	if n := testing.AllocsPerRun(100, func() { buf, err = tr.AppendApply(buf[:0], in) }); n != 0 || err != nil {
+		t.Errorf("AppendApply: %v allocations per document, %v", n, err)
+	}
+	var p Parser
+	if n := testing.AllocsPerRun(100, func() { _, err = p.Parse(in) }); n != 0 || err != nil {
+		t.Errorf("Parser.Parse: %v allocations per document, %v", n, err)
+	}
+	v, err := p.Parse(in)
+	if err != nil || v.String() != mustParse(t, benchRecord).String() {
+		t.Fatalf("Parser.Parse: %s, %v", v, err)
+	}
+	if c, ok := v.Lookup("customer.country"); !ok || c.Text() != "GB" {
+		t.Errorf("Lookup on a Parser's value: %v %v", c, ok)
+	}
+}
+
+func mustParse(t *testing.T, s string) Value {
+	t.Helper()
+	v, err := ParseJSON([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func bigObject(n int) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(`"k` + strconv.Itoa(i) + `":` + strconv.Itoa(i) + `,`)
+	}
+	return b.String() + `"z":{"drop":1}`
 }

@@ -34,12 +34,15 @@ var parsers = sync.Pool{New: func() any { return new(parser) }}
 
 func parseJSON(s string) (Value, error) {
 	p := parsers.Get().(*parser)
-	defer func() {
-		clear(p.scratch[:cap(p.scratch)])
-		*p = parser{scratch: p.scratch[:0]}
-		parsers.Put(p)
-	}()
-	p.s = s
+	p.a = &p.heap
+	v, err := p.parse(s)
+	p.reset()
+	parsers.Put(p)
+	return v, err
+}
+
+func (p *parser) parse(s string) (Value, error) {
+	p.s, p.pos, p.depth = s, 0, 0
 	p.space()
 	v, err := p.value()
 	if err != nil {
@@ -52,42 +55,37 @@ func parseJSON(s string) (Value, error) {
 	return v, nil
 }
 
+// reset drops what p refers to of the last document.
+func (p *parser) reset() {
+	clear(p.scratch[:cap(p.scratch)])
+	p.scratch = p.scratch[:0]
+	p.s = ""
+}
+
 type parser struct {
 	s     string
 	pos   int
 	depth int
 	// scratch collects the members of the containers being parsed, so
 	// that each container's slice is taken once, at its final size, from
-	// slab: a document's containers share a few allocations.
+	// the arena a.
 	scratch []Member
-	slab    []Member
-}
-
-// slabSize is the least number of members allocated at once.
-const slabSize = 32
-
-// take returns a slice of n members cut from the slab, its capacity
-// clipped so that appending to it copies.
-func (p *parser) take(n int) []Member {
-	if n > len(p.slab) {
-		p.slab = make([]Member, max(n, slabSize))
-	}
-	s := p.slab[:n:n]
-	p.slab = p.slab[n:]
-	return s
+	a       *arena
+	heap    arena // a plain arena, for ParseJSON
 }
 
 func (p *parser) fail(msg string) error { return &SyntaxError{Offset: p.pos, msg: msg} }
 
+// The scanning loops below work on local copies of p.s and p.pos: in
+// WebAssembly (where the jolt module runs), a loop over fields of *p runs
+// several times slower than one over locals.
+
 func (p *parser) space() {
-	for p.pos < len(p.s) {
-		switch p.s[p.pos] {
-		case ' ', '\t', '\n', '\r':
-			p.pos++
-		default:
-			return
-		}
+	s, i := p.s, p.pos
+	for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t') {
+		i++
 	}
+	p.pos = i
 }
 
 func (p *parser) value() (Value, error) {
@@ -139,7 +137,7 @@ func (p *parser) container(k Kind, end byte) (Value, error) {
 		return Value{kind: k, members: []Member{}}, nil
 	}
 	for {
-		var m Member
+		key := ""
 		if k == Object {
 			if p.pos >= len(p.s) || p.s[p.pos] != '"' {
 				return Value{}, p.fail("expected a member name in quotes")
@@ -148,9 +146,9 @@ func (p *parser) container(k Kind, end byte) (Value, error) {
 			if err != nil {
 				return Value{}, err
 			}
-			m.Key = raw[1 : len(raw)-1]
+			key = raw[1 : len(raw)-1]
 			if escaped {
-				m.Key, _ = unquote(raw)
+				key, _ = unquote(raw)
 			}
 			p.space()
 			if p.pos >= len(p.s) || p.s[p.pos] != ':' {
@@ -159,12 +157,33 @@ func (p *parser) container(k Kind, end byte) (Value, error) {
 			p.pos++
 			p.space()
 		}
-		v, err := p.value()
+		// The kinds are told apart here rather than in value: in
+		// WebAssembly a call through value costs as much as scanning a
+		// short string.
+		var (
+			v   Value
+			err error
+		)
+		if p.pos >= len(p.s) {
+			return Value{}, p.fail("unexpected end of input")
+		}
+		switch c := p.s[p.pos]; {
+		case c == '"':
+			v.kind = String
+			v.raw, _, err = p.str()
+		case c == '-' || (c >= '0' && c <= '9'):
+			v, err = p.number()
+		case c == '{':
+			v, err = p.container(Object, '}')
+		case c == '[':
+			v, err = p.container(Array, ']')
+		default:
+			v, err = p.value()
+		}
 		if err != nil {
 			return Value{}, err
 		}
-		m.Value = v
-		p.scratch = append(p.scratch, m)
+		p.scratch = append(p.scratch, Member{Key: key, Value: v})
 		p.space()
 		if p.pos >= len(p.s) {
 			return Value{}, p.fail("unexpected end of input")
@@ -177,7 +196,8 @@ func (p *parser) container(k Kind, end byte) (Value, error) {
 		case end:
 			p.pos++
 			p.depth--
-			members := p.take(len(p.scratch) - base)
+			n := len(p.scratch) - base
+			members := p.a.take(n, n)
 			copy(members, p.scratch[base:])
 			p.scratch = p.scratch[:base] // cleared when the document is done
 
@@ -187,49 +207,66 @@ func (p *parser) container(k Kind, end byte) (Value, error) {
 	}
 }
 
+// strClass sorts the bytes of a string's text: 0 plain ASCII, 1 the
+// closing quote, 2 a backslash, 3 a control character, 4 not ASCII.
+var strClass = func() (t [256]uint8) {
+	for c := range 0x20 {
+		t[c] = 3
+	}
+	t['"'], t['\\'] = 1, 2
+	for c := 0x80; c < 256; c++ {
+		t[c] = 4
+	}
+	return t
+}()
+
 // str scans a string and returns its raw text, quotes included, and whether
 // it holds escapes.
 func (p *parser) str() (raw string, escaped bool, err error) {
-	start := p.pos
-	p.pos++
+	s, start := p.s, p.pos
+	i := start + 1
 	ascii := true
-	for p.pos < len(p.s) {
-		c := p.s[p.pos]
-		switch {
-		case c == '"':
-			p.pos++
-			raw = p.s[start:p.pos]
+	for i < len(s) {
+		switch strClass[s[i]] {
+		case 0:
+			i++
+		case 1:
+			i++
+			p.pos = i
+			raw = s[start:i]
 			if !ascii && !utf8.ValidString(raw) {
 				p.pos = start
 				return "", false, p.fail("string is not valid UTF-8")
 			}
 			return raw, escaped, nil
-		case c == '\\':
+		case 2:
 			escaped = true
-			if p.pos+1 >= len(p.s) {
-				p.pos++
+			if i+1 >= len(s) {
+				p.pos = i + 1
 				return "", false, p.fail("unexpected end of input")
 			}
-			switch p.s[p.pos+1] {
+			switch s[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				p.pos += 2
+				i += 2
 			case 'u':
-				if len(p.s)-p.pos < 6 || !isHex4(p.s[p.pos+2:p.pos+6]) {
+				if len(s)-i < 6 || !isHex4(s[i+2:i+6]) {
+					p.pos = i
 					return "", false, p.fail(`bad \u escape`)
 				}
-				p.pos += 6
+				i += 6
 			default:
+				p.pos = i
 				return "", false, p.fail("bad escape in string")
 			}
-		case c < 0x20:
+		case 3:
+			p.pos = i
 			return "", false, p.fail("control character in string")
 		default:
-			if c >= 0x80 {
-				ascii = false
-			}
-			p.pos++
+			ascii = false
+			i++
 		}
 	}
+	p.pos = i
 	return "", false, p.fail("unexpected end of input in string")
 }
 
@@ -257,40 +294,55 @@ func hexVal(c byte) int {
 // number scans -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
 func (p *parser) number() (Value, error) {
 	start := p.pos
-	if p.s[p.pos] == '-' {
-		p.pos++
+	end, msg := scanNumber(p.s, start)
+	if msg != "" {
+		p.pos = end
+		return Value{}, p.fail(msg)
 	}
-	switch {
-	case p.pos < len(p.s) && p.s[p.pos] == '0':
-		p.pos++
-	case p.digits() == 0:
-		return Value{}, p.fail("expected a digit")
-	}
-	if p.pos < len(p.s) && p.s[p.pos] == '.' {
-		p.pos++
-		if p.digits() == 0 {
-			return Value{}, p.fail("expected a digit after '.'")
-		}
-	}
-	if p.pos < len(p.s) && (p.s[p.pos] == 'e' || p.s[p.pos] == 'E') {
-		p.pos++
-		if p.pos < len(p.s) && (p.s[p.pos] == '+' || p.s[p.pos] == '-') {
-			p.pos++
-		}
-		if p.digits() == 0 {
-			return Value{}, p.fail("expected a digit in the exponent")
-		}
-	}
-	return Value{kind: Number, raw: p.s[start:p.pos]}, nil
+	p.pos = end
+	return Value{kind: Number, raw: p.s[start:end]}, nil
 }
 
-func (p *parser) digits() int {
-	n := 0
-	for p.pos < len(p.s) && p.s[p.pos] >= '0' && p.s[p.pos] <= '9' {
-		p.pos++
-		n++
+// scanNumber returns the end of the number at s[i:], or where it is wrong
+// and why. It works on locals only, for speed in WebAssembly.
+func scanNumber(s string, i int) (int, string) {
+	if s[i] == '-' {
+		i++
 	}
-	return n
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return i, "expected a digit"
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return i, "expected a digit after '.'"
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return i, "expected a digit in the exponent"
+		}
+	}
+	return i, ""
 }
 
 // unquote decodes the raw text of a valid JSON string. A lone surrogate

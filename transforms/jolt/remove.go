@@ -42,7 +42,7 @@ func compileRemove(spec Value, where string) (*removeSpec, error) {
 // apply returns v without the members the spec names, and whether that
 // changed it. Keys match object members, and array items by their index.
 // It never modifies v.
-func (r *removeSpec) apply(v Value) (Value, bool) {
+func (r *removeSpec) apply(v Value, a *arena) (Value, bool) {
 	if v.kind != Object && v.kind != Array {
 		return v, false
 	}
@@ -68,12 +68,12 @@ func (r *removeSpec) apply(v Value) (Value, bool) {
 				break
 			}
 			var c bool
-			if m.Value, c = e.sub.apply(m.Value); c {
+			if m.Value, c = e.sub.apply(m.Value, a); c {
 				changed = true
 			}
 		}
 		if (drop || changed) && !owned {
-			out = append(make([]Member, 0, len(v.members)), v.members[:j]...)
+			out = append(a.take(0, len(v.members)), v.members[:j]...)
 			owned = true
 		}
 		if owned && !drop {

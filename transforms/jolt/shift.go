@@ -11,9 +11,34 @@ import (
 // shiftSpec is one level of a shift spec: the entries matching the keys of
 // one input object (or the indexes of one input array).
 type shiftSpec struct {
-	literal  map[string]*shiftEntry // exact keys, also each of "a|b"
-	computed []*shiftEntry          // keys with stars, most specific first
-	special  []*shiftEntry          // $, @ and # keys, in spec order
+	// literals are the exact keys (each of "a|b" too); literal indexes
+	// them when there are many: in WebAssembly a map lookup costs more
+	// than comparing a few strings.
+	literals []literalEntry
+	literal  map[string]*shiftEntry
+	computed []*shiftEntry // keys with stars, most specific first
+	special  []*shiftEntry // $, @ and # keys, in spec order
+}
+
+type literalEntry struct {
+	key string
+	e   *shiftEntry
+}
+
+// maxScanned is the most exact keys of one level looked up by a scan.
+const maxScanned = 8
+
+// lookup returns the entry of the exact key, or nil.
+func (s *shiftSpec) lookup(key string) *shiftEntry {
+	if s.literal != nil {
+		return s.literal[key]
+	}
+	for i := range s.literals {
+		if s.literals[i].key == key {
+			return s.literals[i].e
+		}
+	}
+	return nil
 }
 
 type entryKind uint8
@@ -55,14 +80,19 @@ func compileShift(spec Value, where string, stars []int) (*shiftSpec, error) {
 		case e.kind != entryMatch:
 			s.special = append(s.special, e)
 		case e.pat.literal:
-			if s.literal == nil {
-				s.literal = map[string]*shiftEntry{}
-			}
 			for _, alt := range e.pat.alts {
-				if prev, dup := s.literal[alt.parts[0]]; dup {
+				if prev := s.lookup(alt.parts[0]); prev != nil {
 					return nil, errors.New(at + ": key " + strconv.Quote(alt.parts[0]) + " is also matched by " + strconv.Quote(prev.key) + " at this level: merge them")
 				}
-				s.literal[alt.parts[0]] = e
+				s.literals = append(s.literals, literalEntry{alt.parts[0], e})
+				if s.literal != nil || len(s.literals) > maxScanned {
+					if s.literal == nil {
+						s.literal = map[string]*shiftEntry{}
+					}
+					for _, l := range s.literals {
+						s.literal[l.key] = l.e
+					}
+				}
 			}
 		default:
 			s.computed = append(s.computed, e)
@@ -187,25 +217,7 @@ type shifter struct {
 	out    Value    // the document being built
 	buf    []byte   // scratch for composed keys
 	names  []string // scratch: the names of an output path's steps
-	slab   []Member // where the objects and arrays built take their first members
-}
-
-// The members of the objects and arrays a shift builds start in slices of
-// startMembers cut from chunks of slabMembers, so that building a document
-// allocates a few times rather than at every member. The slices go out
-// with the document: a chunk is never reused, only cut further.
-const (
-	startMembers = 4
-	slabMembers  = 64
-)
-
-func (s *shifter) take() []Member {
-	if len(s.slab) < startMembers {
-		s.slab = make([]Member, slabMembers)
-	}
-	m := s.slab[:0:startMembers]
-	s.slab = s.slab[startMembers:]
-	return m
+	a      *arena   // where the objects and arrays built get their members
 }
 
 // level is a key matched on the way down, with its value.
@@ -250,7 +262,7 @@ func (s *shifter) process(spec *shiftSpec, v Value) error {
 		if v.kind == Array {
 			key = indexKey(i)
 		}
-		if e := spec.literal[key]; e != nil {
+		if e := spec.lookup(key); e != nil {
 			if err := s.enter(e, key, len(s.caps), v.members[i].Value); err != nil {
 				return err
 			}
@@ -399,19 +411,19 @@ func (s *shifter) write(p *outPath, v Value) error {
 			want = Array
 		}
 		if cur.kind == unset {
-			*cur = Value{kind: want, open: true, members: s.take()}
+			*cur = Value{kind: want, open: true, members: s.a.take(0, 4)}
 		}
 		if cur.kind != want || !cur.open {
 			return s.conflict(p, i, "it already holds "+article(cur.Kind())+" written by another key")
 		}
 		if !st.index {
-			cur = slot(cur, s.names[i])
+			cur = s.slot(cur, s.names[i])
 			continue
 		}
 		n := len(cur.members)
 		switch {
 		case st.append:
-			cur.members = append(cur.members, Member{Value: Value{kind: unset}})
+			cur.members = append(s.a.grow(cur.members), Member{Value: Value{kind: unset}})
 		case st.key != nil:
 			t := s.names[i]
 			var ok bool
@@ -422,7 +434,7 @@ func (s *shifter) write(p *outPath, v Value) error {
 			n = st.fixed
 		}
 		for len(cur.members) <= n {
-			cur.members = append(cur.members, Member{Value: Value{kind: unset}})
+			cur.members = append(s.a.grow(cur.members), Member{Value: Value{kind: unset}})
 		}
 		cur = &cur.members[n].Value
 	}
@@ -434,13 +446,13 @@ func (s *shifter) write(p *outPath, v Value) error {
 }
 
 // slot returns the member of the object o named key, adding it unset.
-func slot(o *Value, key string) *Value {
+func (s *shifter) slot(o *Value, key string) *Value {
 	for i := range o.members {
 		if o.members[i].Key == key {
 			return &o.members[i].Value
 		}
 	}
-	o.members = append(o.members, Member{Key: key, Value: Value{kind: unset}})
+	o.members = append(s.a.grow(o.members), Member{Key: key, Value: Value{kind: unset}})
 	return &o.members[len(o.members)-1].Value
 }
 

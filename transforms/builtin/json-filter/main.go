@@ -81,11 +81,14 @@ func newFilter() (func(sdk.Record) (bool, error), error) {
 		}
 		match = func(_ jolt.Value, found bool) bool { return found == want }
 	}
+	// The parser reuses its memory from record to record: a document's
+	// values live only during the call.
+	var parser jolt.Parser
 	return func(r sdk.Record) (bool, error) {
 		if r.Value == nil {
 			return match(jolt.Value{}, false), nil
 		}
-		doc, err := jolt.ParseJSON(r.Value)
+		doc, err := parser.Parse(r.Value)
 		if err != nil {
 			return false, errors.New("json-filter: the record value is not JSON: " + err.Error())
 		}
