@@ -92,7 +92,7 @@ func figuresTable(rep *report) string {
 	var b strings.Builder
 	b.WriteString("| Figure | better | Skiff | Apache Kafka | kfake | Skiff/Kafka | Skiff/kfake |\n")
 	b.WriteString("|---|---|---|---|---|---|---|\n")
-	leftOut, fromDisturbed := false, false
+	leftOut, fromDisturbed, saturated := false, false, false
 	for _, f := range rep.Figures {
 		better := "↑"
 		if f.Better == "lower" {
@@ -111,6 +111,10 @@ func figuresTable(rep *report) string {
 				if f.FromDisturbed[br] {
 					text += "*"
 					fromDisturbed = true
+				}
+				if f.Saturated[br] {
+					text += "†"
+					saturated = true
 				}
 			}
 			fmt.Fprintf(&b, " %s |", text)
@@ -132,6 +136,10 @@ func figuresTable(rep *report) string {
 		"Throughput is records/s with record-value MB/s (10⁶ bytes); medians over the rounds.\n")
 	if leftOut {
 		b.WriteString("° runs that other processes disturbed in every attempt were left out of this median.\n")
+	}
+	if saturated {
+		b.WriteString("† the run fell more than 5% short of the fixed rate: the broker or the machine could not keep up, " +
+			"so this latency includes queueing.\n")
 	}
 	if fromDisturbed {
 		b.WriteString("\\* every run of this figure was disturbed by other processes (they took more than the " +

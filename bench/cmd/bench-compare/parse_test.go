@@ -28,6 +28,22 @@ func TestParseProducerPerformance(t *testing.T) {
 	}
 }
 
+func TestParseProducerPerformanceSteadyState(t *testing.T) {
+	out := `Warmup first 20000 records. Steady state results will print after the complete test summary.
+18039 records sent, 3601.3 records/sec (0.34 MB/sec), 2771.0 ms avg latency, 5043.0 ms max latency.
+60000 records sent, 4417.611545 records/sec (0.42 MB/sec), 866.37 ms avg latency, 6138.00 ms max latency, 26 ms 50th, 4129 ms 95th, 4482 ms 99th, 4643 ms 99.9th.
+40000 steady state records sent, 20000.5 records/sec (1.91 MB/sec), 47.61 ms avg latency, 638.00 ms max latency, 21 ms 50th, 86 ms 95th, 630 ms 99th, 638 ms 99.9th.
+`
+	p, records, err := parseProducerPerformance(strings.NewReader(out), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := phase{Seconds: 2, RecordsPerSec: 20001, MBPerSec: 2, AckP50Ms: 21, AckP99Ms: 630, AckP999Ms: 638, AckMaxMs: 638}
+	if records != 40000 || p != want {
+		t.Errorf("got %d records, %+v; want the steady state: 40000, %+v", records, p, want)
+	}
+}
+
 func TestParseProducerPerformanceWithoutSummary(t *testing.T) {
 	// Only a progress line: the run did not finish, which must not pass as a result.
 	progress := strings.SplitAfter(producerOutput, "\n")[1]

@@ -98,43 +98,48 @@ func perfMain(args []string) error {
 	return nil
 }
 
-// producerSummary matches ProducerPerformance's last line, for example
+// producerSummary matches ProducerPerformance's summary lines, for example
 //
 //	500000 records sent, 99324.592769 records/sec (9.47 MB/sec), 164.29 ms avg latency, 669.00 ms max latency, 124 ms 50th, 415 ms 95th, 463 ms 99th, 480 ms 99.9th.
 //
-// The lines it prints every five seconds meanwhile lack the percentiles.
-var producerSummary = regexp.MustCompile(`^(\d+) records sent, ([\d.]+) records/sec \([\d.]+ MB/sec\), ` +
+// and, with --warmup-records, a second one after it for the records that
+// followed the warm-up: "40000 steady state records sent, ...". The lines
+// it prints every five seconds meanwhile lack the percentiles.
+var producerSummary = regexp.MustCompile(`^(\d+) (steady state )?records sent, ([\d.]+) records/sec \([\d.]+ MB/sec\), ` +
 	`([\d.]+) ms avg latency, ([\d.]+) ms max latency, ([\d.]+) ms 50th, ([\d.]+) ms 95th, ([\d.]+) ms 99th, ([\d.]+) ms 99\.9th`)
 
-// parseProducerPerformance reads ProducerPerformance's output. Its latency
-// runs from send() to the callback, in whole milliseconds for the
+// parseProducerPerformance reads ProducerPerformance's output: the steady
+// state summary if there is one, else the summary of the whole run. Its
+// latency runs from send() to the callback, in whole milliseconds for the
 // percentiles. MB/s is recomputed in 10^6 bytes, as skiff-load counts.
 func parseProducerPerformance(r io.Reader, recordSize int) (phase, int64, error) {
+	var m []string
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		m := producerSummary.FindStringSubmatch(strings.TrimSpace(sc.Text()))
-		if m == nil {
-			continue
+		if line := producerSummary.FindStringSubmatch(strings.TrimSpace(sc.Text())); line != nil && (m == nil || line[2] != "") {
+			m = line
 		}
-		f := make([]float64, len(m))
-		for i := 1; i < len(m); i++ {
-			f[i], _ = strconv.ParseFloat(m[i], 64)
-		}
-		records, rate := int64(f[1]), f[2]
-		if records == 0 || rate == 0 {
-			return phase{}, 0, fmt.Errorf("ProducerPerformance sent no records: %q", m[0])
-		}
-		return phase{
-			Seconds:       roundTo(f[1]/rate, 3),
-			RecordsPerSec: roundTo(rate, 0),
-			MBPerSec:      roundTo(rate*float64(recordSize)/1e6, 1),
-			AckP50Ms:      f[5],
-			AckP99Ms:      f[7],
-			AckP999Ms:     f[8],
-			AckMaxMs:      f[4],
-		}, records, nil
 	}
-	return phase{}, 0, errors.New("no summary line (\"N records sent, ... 99.9th.\") in ProducerPerformance's output")
+	if m == nil {
+		return phase{}, 0, errors.New("no summary line (\"N records sent, ... 99.9th.\") in ProducerPerformance's output")
+	}
+	f := make([]float64, len(m))
+	for i := 1; i < len(m); i++ {
+		f[i], _ = strconv.ParseFloat(m[i], 64)
+	}
+	records, rate := int64(f[1]), f[3]
+	if records == 0 || rate == 0 {
+		return phase{}, 0, fmt.Errorf("ProducerPerformance sent no records: %q", m[0])
+	}
+	return phase{
+		Seconds:       roundTo(f[1]/rate, 3),
+		RecordsPerSec: roundTo(rate, 0),
+		MBPerSec:      roundTo(rate*float64(recordSize)/1e6, 1),
+		AckP50Ms:      f[6],
+		AckP99Ms:      f[8],
+		AckP999Ms:     f[9],
+		AckMaxMs:      f[5],
+	}, records, nil
 }
 
 // parseConsumerPerformance reads ConsumerPerformance's output: a header line

@@ -68,6 +68,9 @@ type figure struct {
 	Runs          map[string]int  `json:"runs"`
 	Disturbed     map[string]int  `json:"disturbed_runs_left_out,omitempty"`
 	FromDisturbed map[string]bool `json:"from_disturbed_runs,omitempty"`
+	// Saturated marks the brokers whose latency runs fell more than 5%
+	// short of the fixed rate.
+	Saturated map[string]bool `json:"rate_not_held,omitempty"`
 	// Ratio is Skiff's value over each peer's.
 	Ratio map[string]float64 `json:"ratio_skiff_over"`
 
@@ -78,6 +81,9 @@ type figure struct {
 type sample struct {
 	value, mb float64
 	disturbed bool
+	// saturated marks a latency run that did not hold its fixed rate: the
+	// broker (or the machine) could not keep up, so it measured queueing.
+	saturated bool
 }
 
 // target is one of issue 5's targets and whether this run met it.
@@ -228,11 +234,12 @@ func measurements(x runLine) []measurement {
 		}
 		out = append(out, measurement{id, test, label, "records/s", "higher",
 			[]int{groupOrder[test], tool, x.RecordSize, acks, x.Partitions},
-			sample{p.RecordsPerSec, p.MBPerSec, x.Disturbed}})
+			sample{value: p.RecordsPerSec, mb: p.MBPerSec, disturbed: x.Disturbed}})
 	}
 	switch {
 	case x.Type == "load" && x.Test == "latency":
 		if p := x.Result.Produce; p != nil {
+			saturated := p.RecordsPerSec < 0.95*float64(x.Rate)
 			for i, q := range []struct {
 				name string
 				v    float64
@@ -241,7 +248,7 @@ func measurements(x runLine) []measurement {
 					fmt.Sprintf("latency.%s.%s", x.Tool, q.name), "latency",
 					fmt.Sprintf("%s produce latency %s at %d rec/s (%s, acks=%s, %s)",
 						toolName[x.Tool], q.name, x.Rate, sizeName(x.RecordSize), x.Acks, partitionsName(x.Partitions)),
-					"ms", "lower", []int{groupOrder["latency"], tool, i}, sample{value: q.v, disturbed: x.Disturbed}})
+					"ms", "lower", []int{groupOrder["latency"], tool, i}, sample{value: q.v, disturbed: x.Disturbed, saturated: saturated}})
 			}
 		}
 	case x.Type == "load":
@@ -310,6 +317,12 @@ func (f *figure) summarise() {
 		vals, mbs := make([]float64, len(clean)), make([]float64, len(clean))
 		for i, s := range clean {
 			vals[i], mbs[i] = s.value, s.mb
+			if s.saturated {
+				if f.Saturated == nil {
+					f.Saturated = map[string]bool{}
+				}
+				f.Saturated[b] = true
+			}
 		}
 		f.Values[b], f.Runs[b] = median(vals), len(clean)
 		if m := median(mbs); m > 0 {

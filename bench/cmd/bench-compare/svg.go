@@ -48,7 +48,7 @@ func chart(rep *report) string {
 	panels := []panel{
 		{"Produce throughput (MB/s of record values; longer is better)", "produce", mb},
 		{"Consume throughput (MB/s of record values; longer is better)", "consume", mb},
-		{"Produce latency at a fixed rate below saturation (ms; shorter is better)", "latency", ms},
+		{"Produce latency" + latencySetting(rep) + " (ms; shorter is better)", "latency", ms},
 	}
 
 	var body strings.Builder
@@ -126,11 +126,28 @@ func drawPanel(b *strings.Builder, p panel, figs []*figure, y int) int {
 	return y + 6
 }
 
+// latencySetting is the " at N rec/s (...)" part of the latency figures'
+// labels, which the latency panel's title carries for all its rows.
+func latencySetting(rep *report) string {
+	for _, f := range rep.Figures {
+		if f.Group == "latency" {
+			if i := strings.Index(f.Label, " at "); i >= 0 {
+				return f.Label[i:]
+			}
+		}
+	}
+	return ""
+}
+
 // shortLabel fits a figure's label beside its bars.
 func shortLabel(f *figure) string {
-	l := strings.NewReplacer(" produce latency ", " ", " produce,", ",", " consume,", ",").Replace(f.Label)
-	if len(l) > 62 {
-		l = l[:61] + "…"
+	l := f.Label
+	if f.Group == "latency" {
+		l, _, _ = strings.Cut(l, " at ")
+	}
+	l = strings.NewReplacer(" produce latency ", " ", " produce,", ",", " consume,", ",").Replace(l)
+	if r := []rune(l); len(r) > 60 {
+		l = string(r[:59]) + "…"
 	}
 	return l
 }
