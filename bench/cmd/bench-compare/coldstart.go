@@ -96,7 +96,7 @@ func coldStartMain(args []string) error {
 	metadata.Version = 4
 	md, err := pollUntilAnswered(*addr, metadata, deadline)
 	if err != nil {
-		return fmt.Errorf("Metadata: %w", err)
+		return fmt.Errorf("metadata request: %w", err)
 	}
 	b, _ := json.Marshal(coldStart{
 		APIVersionsMs: ms(av.Sub(start)),

@@ -59,7 +59,7 @@ func perfMain(args []string) error {
 	label := fs.String("label", "", "name of the broker, copied into the result")
 	fs.Parse(args)
 	if fs.NArg() == 0 || (*kind != "producer" && *kind != "consumer") {
-		return errors.New("usage: perf --kind producer|consumer [--broker-pid P] [--record-size N] -- CMD ARG...")
+		return errors.New("usage: perf --kind producer|consumer [--broker-pid P] [--record-size N] -- CMD [ARG]")
 	}
 
 	var out bytes.Buffer
