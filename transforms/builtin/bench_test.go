@@ -22,9 +22,8 @@ func BenchmarkBuiltin(b *testing.B) {
 		{"regex-filter", map[string]string{"regex": `"country":"DE"`}},
 	} {
 		b.Run(c.module, func(b *testing.B) {
-			t := &testing.T{}
-			e, _ := newEngine(t)
-			r, err := start(t, e, c.module, c.params)
+			e, _ := newEngine(b)
+			r, err := start(b, e, c.module, c.params)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -136,7 +136,7 @@ func (l *logLines) all() []string {
 	return append([]string(nil), l.lines...)
 }
 
-func newEngine(t *testing.T) (*engine.Engine, *logLines) {
+func newEngine(t testing.TB) (*engine.Engine, *logLines) {
 	t.Helper()
 	logs := &logLines{}
 	e, err := engine.New(context.Background(), engine.Config{CacheDir: cacheDir, Logger: slog.New(logs)})
@@ -148,7 +148,7 @@ func newEngine(t *testing.T) (*engine.Engine, *logLines) {
 }
 
 // start loads the built-in module name and starts a runner with params.
-func start(t *testing.T, e *engine.Engine, name string, params map[string]string) (*engine.Runner, error) {
+func start(t testing.TB, e *engine.Engine, name string, params map[string]string) (*engine.Runner, error) {
 	t.Helper()
 	wasm, ok := builtin.Lookup(name)
 	if !ok {

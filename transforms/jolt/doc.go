@@ -72,6 +72,9 @@
 //     MaxDepth deep; anything else is a *SyntaxError.
 //   - Values are immutable: a transform shares the unchanged parts of its
 //     input with its output and never modifies the input.
-//   - Costs per document: one copy of the input as a string, a few
-//     allocations for its objects and arrays, and the output's.
+//   - Costs per document: AppendApply (what the jolt module calls) and
+//     Parser allocate nothing once warm, beyond keys a shift composes
+//     ("&1-&0") and strings "$" writes; ParseJSON and ApplyValue, whose
+//     values outlive the call, allocate a copy of the input and a few
+//     chunks of members.
 package jolt
