@@ -178,8 +178,10 @@ func TestChainPolicyNotAboutARecord(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		_, err := c.Process(ctx, hostileBatch())
+		// Which step notices the cancelled context first is up to the
+		// runners' selects; each says it is not about a record.
 		var se *chain.StepError
-		if !errors.Is(err, context.Canceled) || !errors.As(err, &se) || se.Step != 0 || se.Input != -1 || se.Offset != -1 {
+		if !errors.Is(err, context.Canceled) || !errors.As(err, &se) || se.Input != -1 || se.Offset != -1 {
 			t.Errorf("%s, cancelled: %v", p, err)
 		}
 	}

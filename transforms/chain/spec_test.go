@@ -281,7 +281,7 @@ func TestChainSingleStep(t *testing.T) {
 		t.Fatalf("got %#v", spec)
 	}
 	if spec := chain.SingleStep("m", nil); spec.Steps[0].With == nil {
-		t.Error("nil parameters stay nil")
+		t.Error("SingleStep with nil parameters has a nil With; steps always have a map")
 	}
 }
 
