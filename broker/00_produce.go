@@ -2,6 +2,8 @@ package broker
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -66,6 +68,12 @@ func handleProduce(b *Broker, r *request) (reply, error) {
 				sp.ErrorCode = kerr.InvalidRequiredAcks.Code
 				continue
 			}
+			if t != nil && t.isView() {
+				sp.ErrorCode = kerr.InvalidTopicException.Code
+				sp.ErrorMessage = strp(fmt.Sprintf("topic %s is a read-time view of %s and stores nothing: produce to %s", rt.Topic, t.meta.Configs[cfgViewOf], t.meta.Configs[cfgViewOf]))
+				b.metrics.partitionError(0, sp.ErrorCode)
+				continue
+			}
 			p, code := b.producePartition(t, rp.Partition)
 			if code == 0 {
 				code = checkProduceBatch(rp.Records, t, r.version, now)
@@ -79,12 +87,35 @@ func handleProduce(b *Broker, r *request) (reply, error) {
 				protocol.SetLogAppendTime(rp.Records, now)
 				sp.LogAppendTime = now
 			}
+			if t.meta.Configs[cfgIngestTransforms] != "" {
+				// Produce-time SmartModules, here on the read path so
+				// batches of a connection are appended in order.
+				out, dead, ierr := b.sm.ingest(b.ctx, t, rp.Partition, rp.Records)
+				if ierr != nil {
+					sp.ErrorCode, sp.ErrorMessage = ierr.code, &ierr.msg
+					b.metrics.partitionError(0, ierr.code)
+					continue
+				}
+				slots = append(slots, b.deadLetterSlots(t, rp.Partition, dead)...)
+				if out == nil {
+					continue // all filtered out; nothing to store or wait for
+				}
+				in, _ := protocol.ParseBatchHeader(rp.Records)
+				slots = append(slots, produceSlot{rp: sp, fut: p.AppendTransformed(out, in.LastOffsetDelta), topic: rt.Topic, size: len(out)})
+				continue
+			}
 			slots = append(slots, produceSlot{rp: sp, fut: p.Append(rp.Records), topic: rt.Topic, size: len(rp.Records)})
 		}
 	}
 	finish := func() kmsg.Response {
 		for _, s := range slots {
 			res := s.fut.Wait()
+			if s.rp == nil { // a dead-letter write
+				if res.Err != nil {
+					b.log.Error("dead-letter write failed", "topic", s.topic, "err", res.Err)
+				}
+				continue
+			}
 			if res.Err != nil {
 				s.rp.ErrorCode = errCode(res.Err)
 				if s.rp.ErrorCode == kerr.UnknownServerError.Code {
@@ -173,3 +204,23 @@ func checkProduceBatch(records []byte, t *topicState, version int16, now int64) 
 
 // maxDecompressedBatch bounds what one produced batch may decompress to.
 const maxDecompressedBatch = 256 << 20
+
+// deadLetterSlots appends a produce-time chain's dead letters to their
+// topic (the partition of the same number, modulo its count).
+func (b *Broker) deadLetterSlots(t *topicState, partition int32, dead []byte) []produceSlot {
+	if len(dead) == 0 {
+		return nil
+	}
+	_, topic, _ := strings.Cut(t.ingestPolicy(), ":")
+	dt := b.topic(topic)
+	if dt == nil || len(dt.parts) == 0 {
+		b.log.Error("dead-letter topic is gone; dropping records", "topic", topic, "records", len(dead))
+		return nil
+	}
+	p := dt.parts[int(partition)%len(dt.parts)]
+	if p == nil {
+		b.log.Error("dead-letter partition is not open; dropping records", "topic", topic)
+		return nil
+	}
+	return []produceSlot{{fut: p.Append(dead), topic: topic, size: len(dead)}}
+}

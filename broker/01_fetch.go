@@ -219,6 +219,14 @@ func (f *fetchRun) read() (int, bool) {
 					f.b.log.Error("fetch read failed", "topic", fp.key.topic, "partition", fp.key.part, "err", err)
 					code = kerr.KafkaStorageError.Code
 				}
+				if t := view.byName[fp.key.topic]; len(recs) > 0 && t != nil && t.isView() {
+					if recs, err = f.b.sm.viewBatches(f.b.ctx, t, recs); err != nil {
+						// Stop and report: the consumer retries; the
+						// log says why.
+						f.b.log.Error("view's SmartModules failed", "topic", fp.key.topic, "partition", fp.key.part, "err", err)
+						code = kerr.UnknownServerError.Code
+					}
+				}
 				if len(recs) > 0 {
 					total += len(recs)
 					rp.RecordBatches = recs

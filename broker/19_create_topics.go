@@ -83,9 +83,18 @@ func handleCreateTopics(b *Broker, r *request) (reply, error) {
 				parts = int32(len(rt.ReplicaAssignment))
 				rf = int16(len(rt.ReplicaAssignment[0].Replicas))
 			}
+			if err := b.sm.checkTopicTransforms(b.ctx, rt.Topic, configs, true); err != nil {
+				fail(kerr.InvalidConfig, err.Error())
+				break
+			}
+			stored := parts
+			if src := configs[cfgViewOf]; src != "" {
+				// A view has no storage: its partitions are its source's.
+				parts, stored = int32(len(b.topic(src).parts)), 0
+			}
 			st.NumPartitions, st.ReplicationFactor = parts, rf
 			if !req.ValidateOnly {
-				t, err := b.createTopic(rt.Topic, parts, rf, configs)
+				t, err := b.createTopic(rt.Topic, stored, rf, configs)
 				if err != nil {
 					fail(kerr.ErrorForCode(errCode(err)).(*kerr.Error), err.Error())
 					break

@@ -1,6 +1,10 @@
 package broker
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -45,6 +49,9 @@ func handleDeleteTopics(b *Broker, r *request) (reply, error) {
 			st.ErrorCode = kerr.UnknownTopicID.Code
 		case t == nil:
 			st.ErrorCode = kerr.UnknownTopicOrPartition.Code
+		case len(b.dependents(t.meta.Name)) > 0:
+			st.ErrorCode = kerr.InvalidRequest.Code
+			st.ErrorMessage = strp(fmt.Sprintf("topic %s is read by %s: delete those first", t.meta.Name, strings.Join(b.dependents(t.meta.Name), ", ")))
 		default:
 			st.Topic, st.TopicID = strp(t.meta.Name), t.meta.ID
 			if err := b.ctrl.DeleteTopic(t.meta.Name); err != nil {
@@ -60,4 +67,22 @@ func handleDeleteTopics(b *Broker, r *request) (reply, error) {
 		resp.Topics = append(resp.Topics, st)
 	}
 	return reply{resp: resp}, nil
+}
+
+// dependents names what reads a topic and would break without it: the views
+// of it and the topic-to-topic transforms that read or write it.
+func (b *Broker) dependents(topic string) []string {
+	var out []string
+	for name, t := range b.view.Load().byName {
+		if t.meta.Configs[cfgViewOf] == topic {
+			out = append(out, "view "+name)
+		}
+	}
+	for name, d := range b.ctrl.Meta().Transforms {
+		if d.Input == topic || slices.Contains(d.Outputs, topic) {
+			out = append(out, "transform "+name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

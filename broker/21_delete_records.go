@@ -26,6 +26,9 @@ func handleDeleteRecords(b *Broker, r *request) (reply, error) {
 			sp.Partition = rp.Partition
 			sp.LowWatermark = -1
 			p, code := fetchPartition(view, &fetchPart{key: sessionKey{rt.Topic, rp.Partition}, epoch: -1})
+			if t := view.byName[rt.Topic]; code == 0 && t.isView() {
+				code = kerr.PolicyViolation.Code // a view stores nothing; delete from its source
+			}
 			if code == 0 {
 				off := rp.Offset
 				if off == -1 {

@@ -2,6 +2,8 @@ package broker
 
 import (
 	"fmt"
+	"maps"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -46,8 +48,29 @@ func (b *Broker) alterTopicConfigs(typ kmsg.ConfigResourceType, name string, cha
 	if b.topic(name) == nil {
 		return kerr.UnknownTopicOrPartition.Code, strp("topic " + name + " does not exist")
 	}
+	smChange := false
 	for k, v := range changes {
 		if err := validateTopicConfig(k, v); err != nil {
+			return kerr.InvalidConfig.Code, strp(err.Error())
+		}
+		smChange = smChange || strings.HasPrefix(k, "skiff.")
+	}
+	if t := b.topic(name); smChange || replace && hasSkiffConfig(t.meta.Configs) {
+		next := map[string]string{}
+		if !replace {
+			maps.Copy(next, t.meta.Configs)
+		}
+		for k, v := range changes {
+			if v == nil {
+				delete(next, k)
+			} else {
+				next[k] = *v
+			}
+		}
+		if next[cfgViewOf] != t.meta.Configs[cfgViewOf] {
+			return kerr.InvalidConfig.Code, strp(cfgViewOf + " is set when a view is created and cannot change: delete the view and create it again")
+		}
+		if err := b.sm.checkTopicTransforms(b.ctx, name, next, false); err != nil {
 			return kerr.InvalidConfig.Code, strp(err.Error())
 		}
 	}
@@ -61,4 +84,15 @@ func (b *Broker) alterTopicConfigs(typ kmsg.ConfigResourceType, name string, cha
 		b.log.Error("reconcile after config change", "err", err)
 	}
 	return 0, nil
+}
+
+// hasSkiffConfig reports whether configs hold a SmartModule config, which
+// AlterConfigs (replace all) would otherwise drop unchecked.
+func hasSkiffConfig(configs map[string]string) bool {
+	for k := range configs {
+		if strings.HasPrefix(k, "skiff.") {
+			return true
+		}
+	}
+	return false
 }

@@ -31,6 +31,8 @@ func handleCreatePartitions(b *Broker, r *request) (reply, error) {
 			fail(kerr.InvalidRequest, "topic "+rt.Topic+" appears more than once in the request")
 		case t == nil:
 			fail(kerr.UnknownTopicOrPartition, "topic "+rt.Topic+" does not exist")
+		case t.isView():
+			fail(kerr.InvalidRequest, fmt.Sprintf("topic %s is a view of %s and has its partitions: add partitions to %s", rt.Topic, t.meta.Configs[cfgViewOf], t.meta.Configs[cfgViewOf]))
 		case int(rt.Count) <= len(t.parts):
 			fail(kerr.InvalidPartitions, fmt.Sprintf("topic currently has %d partitions, which is higher than or equal to the requested %d", len(t.parts), rt.Count))
 		case rt.Assignment != nil && len(rt.Assignment) != int(rt.Count)-len(t.parts):

@@ -35,7 +35,9 @@ type Broker struct {
 	parts map[uint64]*raftlog.Partition
 
 	sessions *fetchSessions
-	groups   *coordinator // consumer groups (groups.go)
+	groups   *coordinator  // consumer groups (groups.go)
+	sm       *smartModules // SmartModules (smartmodules.go)
+	deploys  *deployments  // topic-to-topic transforms (transform_deploy.go)
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -80,6 +82,8 @@ func New(cfg Config) *Broker {
 		conns:    map[net.Conn]struct{}{},
 	}
 	b.view.Store(&topicView{byName: map[string]*topicState{}, byID: map[[16]byte]*topicState{}})
+	b.sm = newSmartModules(b)
+	b.deploys = newDeployments(b)
 	return b
 }
 
@@ -223,7 +227,16 @@ func (b *Broker) reconcile() error {
 		v.byName[name] = ts
 		v.byID[t.ID] = ts
 	}
+	for _, ts := range v.byName {
+		if src := v.byName[ts.meta.Configs[cfgViewOf]]; src != nil && ts.isView() {
+			ts.parts = src.parts // a view reads its source's partitions
+		}
+	}
+	b.sm.prune(v.byName)
 	b.view.Store(v)
+	if b.deploys != nil {
+		b.deploys.reconcile()
+	}
 	return first
 }
 
@@ -273,6 +286,8 @@ func (b *Broker) close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var errs []error
+	b.deploys.stop()
+	b.sm.close()
 	if b.groups != nil {
 		errs = append(errs, b.groups.close())
 	}

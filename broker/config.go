@@ -54,6 +54,14 @@ type Config struct {
 	ConsumerGroupHeartbeatInterval time.Duration
 	ConsumerGroupAssignors         []string
 
+	// TransformMemoryLimit and TransformBatchTimeout bound each
+	// SmartModule instance (0: the engine's defaults, 16 MiB and 5 s).
+	TransformMemoryLimit  int64
+	TransformBatchTimeout time.Duration
+	// TransformCacheDir holds compiled SmartModules (default:
+	// <DataDir>/wasm-cache).
+	TransformCacheDir string
+
 	Logger *slog.Logger
 }
 
@@ -184,7 +192,15 @@ var topicConfigs = []configDef{
 	{"segment.jitter.ms", ctLong, fixed("0"), isLong(0), "Kept for compatibility."},
 	{"segment.ms", ctLong, fixed("604800000"), isLong(1), "Kept for compatibility; Skiff has no segment files."},
 	{"unclean.leader.election.enable", ctBoolean, fixed("false"), isBool, "Raft never elects an unclean leader."},
+	// Skiff's SmartModule configs (smartmodules.go); the broker checks
+	// their values further when they are set.
+	{cfgIngestTransforms, ctString, fixed(""), anyString, "Produce-time SmartModules: a transforms.yml whose chain runs over each produced batch before it is stored (skiff topic create --ingest-transforms-file)."},
+	{cfgIngestPolicy, ctString, fixed("fail"), anyString, "What a produce-time SmartModule error does: fail (the producer gets the error, nothing of the batch is stored), skip (the record is dropped and counted) or dead-letter:TOPIC (the record goes to TOPIC with headers naming the error)."},
+	{cfgViewOf, ctString, fixed(""), anyString, "Set on a read-time view: the topic it reads (skiff topic create V --view-of T). Set at creation only."},
+	{cfgViewTransforms, ctString, fixed(""), anyString, "The transforms.yml a view's Fetch runs over its source's batches."},
 }
+
+func anyString(string) error { return nil }
 
 // brokerSynonym names the broker config that supplies a topic config's
 // default, as DescribeConfigs synonyms show it.

@@ -101,6 +101,7 @@ func (b *Broker) RegisterPartitionMetrics() {
 		end:   prometheus.NewDesc("skiff_partition_high_watermark", "High watermark (log end offset).", labels, nil),
 		lead:  prometheus.NewDesc("skiff_partition_leader", "1 if this node leads the partition.", labels, nil),
 	})
+	b.metrics.Registry.MustRegister(newTransformCollector(b))
 }
 
 func (c *partitionCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -112,6 +113,9 @@ func (c *partitionCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *partitionCollector) Collect(ch chan<- prometheus.Metric) {
 	for name, t := range c.b.view.Load().byName {
+		if t.isView() {
+			continue // its partitions are its source's
+		}
 		for i, p := range t.parts {
 			if p == nil {
 				continue

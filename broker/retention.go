@@ -28,6 +28,9 @@ func (b *Broker) retentionLoop() {
 
 func (b *Broker) applyRetention(now time.Time) {
 	for name, t := range b.view.Load().byName {
+		if t.isView() {
+			continue // its partitions are its source's
+		}
 		for i, p := range t.parts {
 			if p == nil || !p.IsLeader() || b.ctx.Err() != nil {
 				continue

@@ -41,6 +41,8 @@ type serverSettings struct {
 	RetentionBytes   int64  `yaml:"log-retention-bytes"`
 	RetentionCheck   string `yaml:"retention-check-interval"`
 	OffsetsRetention int    `yaml:"offsets-retention-minutes"`
+	TransformMemMiB  int    `yaml:"smartmodule-memory-mib"`
+	TransformTimeout string `yaml:"smartmodule-batch-timeout"`
 }
 
 func defaultServerSettings() serverSettings {
@@ -51,6 +53,7 @@ func defaultServerSettings() serverSettings {
 		MaxRequestBytes: d.MaxRequestSize, MessageMaxBytes: int(d.MessageMaxBytes),
 		RetentionMs: d.LogRetentionMs, RetentionBytes: d.LogRetentionBytes, RetentionCheck: d.RetentionCheckInterval.String(),
 		OffsetsRetention: int(d.OffsetsRetention / time.Minute),
+		TransformMemMiB:  16, TransformTimeout: "5s",
 	}
 }
 
@@ -62,7 +65,7 @@ func bindServerFlags(fs *flag.FlagSet, s *serverSettings) *string {
 	fs.StringVar(&s.Advertise, "advertise", s.Advertise, "HOST:PORT clients are told to connect to (default: --listen)")
 	fs.StringVar(&s.DataDir, "data-dir", s.DataDir, "folder for this node's data")
 	fs.IntVar(&s.NodeID, "node-id", s.NodeID, "this node's broker id")
-	fs.StringVar(&s.MetricsListen, "metrics-listen", s.MetricsListen, "HOST:PORT for /metrics, /healthz and /readyz (empty: off)")
+	fs.StringVar(&s.MetricsListen, "metrics-listen", s.MetricsListen, "HOST:PORT for /metrics, /healthz, /readyz and the admin API that skiff smartmodule and skiff transform use (empty: off)")
 	fs.StringVar(&s.LogFormat, "log-format", s.LogFormat, "text or json")
 	fs.StringVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info, warn or error")
 	fs.BoolVar(&s.AutoCreateTopics, "auto-create-topics", s.AutoCreateTopics, "create unknown topics on first produce or metadata request (auto.create.topics.enable)")
@@ -72,6 +75,8 @@ func bindServerFlags(fs *flag.FlagSet, s *serverSettings) *string {
 	fs.Int64Var(&s.RetentionMs, "log-retention-ms", s.RetentionMs, "default retention.ms of topics (-1: forever)")
 	fs.Int64Var(&s.RetentionBytes, "log-retention-bytes", s.RetentionBytes, "default retention.bytes of topics (-1: unlimited)")
 	fs.StringVar(&s.RetentionCheck, "retention-check-interval", s.RetentionCheck, "how often retention runs")
+	fs.IntVar(&s.TransformMemMiB, "smartmodule-memory-mib", s.TransformMemMiB, "memory limit of each SmartModule instance, in MiB")
+	fs.StringVar(&s.TransformTimeout, "smartmodule-batch-timeout", s.TransformTimeout, "time limit of a SmartModule on one batch; a module still running then is stopped")
 	fs.IntVar(&s.OffsetsRetention, "offsets-retention-minutes", s.OffsetsRetention, "committed offsets of a group empty this long expire (offsets.retention.minutes)")
 	return config
 }
@@ -140,6 +145,13 @@ func (s serverSettings) brokerConfig(log *slog.Logger) (broker.Config, error) {
 	}
 	c.RetentionCheckInterval = d
 	c.OffsetsRetention = time.Duration(s.OffsetsRetention) * time.Minute
+	if s.TransformMemMiB < 1 || s.TransformMemMiB > 4096 {
+		return c, errors.New("smartmodule-memory-mib must be between 1 and 4096")
+	}
+	c.TransformMemoryLimit = int64(s.TransformMemMiB) << 20
+	if c.TransformBatchTimeout, err = time.ParseDuration(s.TransformTimeout); err != nil || c.TransformBatchTimeout <= 0 {
+		return c, fmt.Errorf("smartmodule-batch-timeout %q: want a duration such as 5s", s.TransformTimeout)
+	}
 	if s.OffsetsRetention < 1 {
 		return c, errors.New("offsets-retention-minutes must be at least 1")
 	}
@@ -248,6 +260,8 @@ func metricsMux(b *broker.Broker) *http.ServeMux {
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	// The admin API (SmartModules, transforms): broker/admin.go.
+	mux.Handle("/v1/", b.AdminHandler())
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, "ok\n")
 	})

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -100,6 +102,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	var cache wazero.CompilationCache
 	if cfg.CacheDir != "" {
+		if err := os.MkdirAll(cfg.CacheDir, 0o755); err != nil {
+			return nil, fmt.Errorf("transform engine: compilation cache in %s: %w", cfg.CacheDir, err)
+		}
 		var err error
 		if cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
 			return nil, fmt.Errorf("transform engine: compilation cache in %s: %w", cfg.CacheDir, err)
@@ -169,7 +174,7 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte) (*Module, e
 		c.refs++
 		return &Module{e: e, name: name, c: c}, nil
 	}
-	instrumented, err := instrument(wasm)
+	instrumented, err := e.instrumentCached(hash, wasm)
 	if err != nil {
 		return nil, fmt.Errorf("load transform %s: %w", name, err)
 	}
@@ -262,3 +267,35 @@ func (m *Module) Close(ctx context.Context) error {
 	delete(e.compiled, m.c.hash)
 	return m.c.mod.Close(ctx)
 }
+
+// instrumentCached is instrument with its result kept in the cache folder
+// by the module's hash: rewriting a Go module of a few MB takes a while, and
+// wazero's compilation cache only helps once the rewritten bytes exist.
+// A cache file that cannot be read or written is ignored.
+func (e *Engine) instrumentCached(hash [sha256.Size]byte, wasm []byte) ([]byte, error) {
+	if e.cfg.CacheDir == "" {
+		return instrument(wasm)
+	}
+	path := filepath.Join(e.cfg.CacheDir, "skiff-instrumented-"+instrumentVersion+"-"+hex.EncodeToString(hash[:])+".wasm")
+	if b, err := os.ReadFile(path); err == nil {
+		return b, nil
+	}
+	out, err := instrument(wasm)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(e.cfg.CacheDir, ".instrumenting-*")
+	if err == nil {
+		_, werr := tmp.Write(out)
+		if cerr := tmp.Close(); werr == nil && cerr == nil {
+			os.Rename(tmp.Name(), path)
+		} else {
+			os.Remove(tmp.Name())
+		}
+	}
+	return out, nil
+}
+
+// instrumentVersion names the instrumentation in cache file names: change
+// it when instrument's output changes.
+const instrumentVersion = "1"

@@ -1,0 +1,379 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Tests of SmartModules inside the broker: produce time, read-time views and
+// topic-to-topic deployments, with example modules built from
+// transforms/examples, stored through the admin API over real HTTP, and
+// real franz-go clients.
+
+var (
+	wasmBuildMu sync.Mutex
+	wasmBuilt   = map[string][]byte{}
+)
+
+// exampleModule builds transforms/examples/NAME for wasip1 once per test
+// binary.
+func exampleModule(t testing.TB, name string) []byte {
+	t.Helper()
+	wasmBuildMu.Lock()
+	defer wasmBuildMu.Unlock()
+	if w, ok := wasmBuilt[name]; ok {
+		return w
+	}
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(file))
+	out := filepath.Join(t.TempDir(), name+".wasm")
+	cmd := exec.Command("go", "build", "-o", out, "./transforms/examples/"+name)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", name, err, msg)
+	}
+	w, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasmBuilt[name] = w
+	return w
+}
+
+// smTest is a broker with its admin API on an httptest server.
+type smTest struct {
+	*testBroker
+	admin string
+	c     *kgo.Client
+}
+
+// wasmCache is shared by the tests' brokers, so each module compiles once
+// per test binary (compiling dominates these tests, under -race most).
+var wasmCache = sync.OnceValue(func() string {
+	dir, err := os.MkdirTemp("", "skiff-wasm-cache")
+	if err != nil {
+		panic(err)
+	}
+	return dir
+})
+
+func startSMTest(t *testing.T, dir string) *smTest {
+	t.Helper()
+	tb := startTestBroker(t, dir, func(c *Config) { c.TransformCacheDir = wasmCache() })
+	srv := httptest.NewServer(tb.AdminHandler())
+	t.Cleanup(srv.Close)
+	return &smTest{testBroker: tb, admin: srv.URL, c: newClient(t, tb.addr())}
+}
+
+func (s *smTest) do(t *testing.T, method, path string, body []byte, wantStatus int) []byte {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.admin+path, bytes.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	if resp.StatusCode != wantStatus {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, wantStatus, buf.String())
+	}
+	return buf.Bytes()
+}
+
+func (s *smTest) storeModule(t *testing.T, name, example string) {
+	t.Helper()
+	s.do(t, "POST", "/v1/smartmodules/"+name, exampleModule(t, example), http.StatusCreated)
+}
+
+// createTopicErr creates a topic and returns its error code and message.
+func createTopicErr(t *testing.T, c *kgo.Client, name string, parts int32, configs ...string) (int16, string) {
+	t.Helper()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, parts, 1
+	for i := 0; i+1 < len(configs); i += 2 {
+		rt.Configs = append(rt.Configs, kmsg.CreateTopicsRequestTopicConfig{Name: configs[i], Value: &configs[i+1]})
+	}
+	req.Topics = append(req.Topics, rt)
+	resp := send[*kmsg.CreateTopicsResponse](t, c, req)
+	msg := ""
+	if m := resp.Topics[0].ErrorMessage; m != nil {
+		msg = *m
+	}
+	return resp.Topics[0].ErrorCode, msg
+}
+
+// readAllRecords consumes a topic from the start until it has n records or
+// the deadline passes.
+func readAllRecords(t *testing.T, addr, topic string, n int) []*kgo.Record {
+	return readRecordsFor(t, addr, topic, n, 20*time.Second)
+}
+
+// readRecordsFor is readAllRecords with a deadline: to show that no more
+// than n-1 records arrive, ask for n for a short while.
+func readRecordsFor(t *testing.T, addr, topic string, n int, d time.Duration) []*kgo.Record {
+	t.Helper()
+	c := newClient(t, addr, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n && ctx.Err() == nil {
+		fs := c.PollFetches(ctx)
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
+		for _, e := range fs.Errors() {
+			if !errors.Is(e.Err, context.DeadlineExceeded) {
+				t.Fatalf("fetch %s: %v", topic, e.Err)
+			}
+		}
+	}
+	return out
+}
+
+func values(rs []*kgo.Record) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = string(r.Value)
+	}
+	return out
+}
+
+const keepSpec = "transforms:\n  - uses: keep\n    with:\n      regex: \"^keep\"\n"
+
+func TestSmartModuleIngestFilter(t *testing.T) {
+	s := startSMTest(t, "")
+	s.storeModule(t, "keep", "regex-filter")
+	createTopic(t, s.c, "in", 1, cfgIngestTransforms, keepSpec)
+
+	// franz-go produces idempotently: batches the filter empties or shrinks
+	// must keep the producer's sequence numbers in step.
+	p := newClient(t, s.addr(), kgo.DefaultProduceTopic("in"))
+	for round := range 3 {
+		var recs []*kgo.Record
+		for i := range 4 {
+			v := fmt.Sprintf("drop %d.%d", round, i)
+			if round != 1 && i%2 == 0 { // round 1: everything is dropped
+				v = fmt.Sprintf("keep %d.%d", round, i)
+			}
+			recs = append(recs, &kgo.Record{Value: []byte(v)})
+		}
+		if err := p.ProduceSync(ctxT(t), recs...).FirstErr(); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+	}
+	got := readAllRecords(t, s.addr(), "in", 4)
+	want := []string{"keep 0.0", "keep 0.2", "keep 2.0", "keep 2.2"}
+	if !slices.Equal(values(got), want) {
+		t.Fatalf("stored %q, want %q", values(got), want)
+	}
+	for i, r := range got {
+		if r.Offset != int64(i) {
+			t.Fatalf("record %d at offset %d: a produce-time filter stores dense offsets", i, r.Offset)
+		}
+	}
+}
+
+func TestSmartModuleIngestPolicies(t *testing.T) {
+	s := startSMTest(t, "")
+	s.storeModule(t, "proj", "json-projection")
+	spec := "transforms:\n  - uses: proj\n    with:\n      fields: id\n"
+	createTopic(t, s.c, "strict", 1, cfgIngestTransforms, spec)
+	createTopic(t, s.c, "dlq", 1)
+	createTopic(t, s.c, "lenient", 1, cfgIngestTransforms, spec, cfgIngestPolicy, "dead-letter:dlq")
+
+	p := newClient(t, s.addr(), kgo.ProducerLinger(50*time.Millisecond))
+	bad := []*kgo.Record{{Topic: "strict", Value: []byte(`{"id":1,"x":2}`)}, {Topic: "strict", Value: []byte("not json")}}
+	err := p.ProduceSync(ctxT(t), bad...).FirstErr()
+	if !errors.Is(err, kerr.InvalidRecord) {
+		t.Fatalf("produce with a failing module under fail: %v, want INVALID_RECORD", err)
+	}
+	if _, hw := s.topic("strict").parts[0].Offsets(); hw != 0 {
+		t.Fatalf("strict holds %d records after a failed batch; want none of it stored", hw)
+	}
+
+	recs := []*kgo.Record{
+		{Topic: "lenient", Value: []byte(`{"id":1,"x":2}`)},
+		{Topic: "lenient", Value: []byte("not json"), Headers: []kgo.RecordHeader{{Key: "h", Value: []byte("v")}}},
+		{Topic: "lenient", Value: []byte(`{"id":3}`)},
+	}
+	if err := p.ProduceSync(ctxT(t), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if got := values(readAllRecords(t, s.addr(), "lenient", 2)); !slices.Equal(got, []string{`{"id":1}`, `{"id":3}`}) {
+		t.Fatalf("lenient holds %q", got)
+	}
+	dead := readAllRecords(t, s.addr(), "dlq", 1)
+	if len(dead) != 1 || string(dead[0].Value) != "not json" {
+		t.Fatalf("dead letters %q", values(dead))
+	}
+	hs := map[string]string{}
+	for _, h := range dead[0].Headers {
+		hs[h.Key] = string(h.Value)
+	}
+	if hs["h"] != "v" || hs["skiff.module"] != "proj" || hs["skiff.source.topic"] != "lenient" || hs["skiff.source.partition"] != "0" || hs["skiff.error"] == "" {
+		t.Fatalf("dead letter headers %v", hs)
+	}
+}
+
+func TestSmartModuleView(t *testing.T) {
+	s := startSMTest(t, "")
+	s.storeModule(t, "keep", "regex-filter")
+	s.storeModule(t, "split", "word-split")
+	createTopic(t, s.c, "src", 2)
+	p := newClient(t, s.addr(), kgo.DefaultProduceTopic("src"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	var recs []*kgo.Record
+	for i := range 10 {
+		v := fmt.Sprintf("drop %d", i)
+		if i%3 == 0 {
+			v = fmt.Sprintf("keep %d", i)
+		}
+		recs = append(recs, &kgo.Record{Value: []byte(v), Partition: int32(i % 2)})
+	}
+	if err := p.ProduceSync(ctxT(t), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	code, msg := createTopicErr(t, s.c, "words", -1, cfgViewOf, "src", cfgViewTransforms, "transforms:\n  - uses: split\n")
+	if code != kerr.InvalidConfig.Code || !strings.Contains(msg, "more than one record per input") {
+		t.Fatalf("view with an array-map: %s %q, want INVALID_CONFIG naming the reason", errName(code), msg)
+	}
+	if code, msg := createTopicErr(t, s.c, "v", -1, cfgViewOf, "src", cfgViewTransforms, keepSpec); code != 0 {
+		t.Fatalf("create view: %s %s", errName(code), msg)
+	}
+	md := send[*kmsg.MetadataResponse](t, s.c, kmsg.NewPtrMetadataRequest())
+	for _, mt := range md.Topics {
+		if *mt.Topic == "v" && len(mt.Partitions) != 2 {
+			t.Fatalf("view has %d partitions, want its source's 2", len(mt.Partitions))
+		}
+	}
+	got := readAllRecords(t, s.addr(), "v", 4)
+	byPart := map[int32][]string{}
+	for _, r := range got {
+		byPart[r.Partition] = append(byPart[r.Partition], fmt.Sprintf("%d:%s", r.Offset, r.Value))
+	}
+	// Partition 0 has records 0,2,4,6,8 at offsets 0-4; keep 0 and 6.
+	// Partition 1 has 1,3,5,7,9; keep 3 and 9: source offsets are kept.
+	if !slices.Equal(byPart[0], []string{"0:keep 0", "3:keep 6"}) || !slices.Equal(byPart[1], []string{"1:keep 3", "4:keep 9"}) {
+		t.Fatalf("view read %v", byPart)
+	}
+	// A consumer of the view stays at the source's end: a fetch past the
+	// filtered tail does not stall it.
+	pr := p.ProduceSync(ctxT(t), &kgo.Record{Value: []byte("keep late"), Partition: 0})
+	if err := pr.FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAllRecords(t, s.addr(), "v", 5); len(got) != 5 {
+		t.Fatalf("view after one more record: %d records", len(got))
+	}
+	// Producing to a view is refused.
+	err := newClient(t, s.addr()).ProduceSync(ctxT(t), &kgo.Record{Topic: "v", Value: []byte("x")}).FirstErr()
+	if !errors.Is(err, kerr.InvalidTopicException) {
+		t.Fatalf("produce to a view: %v", err)
+	}
+	// The source cannot be deleted under its view.
+	del := kmsg.NewPtrDeleteTopicsRequest()
+	del.TopicNames = []string{"src"}
+	dt := kmsg.NewDeleteTopicsRequestTopic()
+	dt.Topic = kmsg.StringPtr("src")
+	del.Topics = append(del.Topics, dt)
+	if r := send[*kmsg.DeleteTopicsResponse](t, s.c, del); r.Topics[0].ErrorCode == 0 {
+		t.Fatal("deleting the source of a view succeeded")
+	}
+}
+
+func TestSmartModuleDeploy(t *testing.T) {
+	dir := t.TempDir()
+	s := startSMTest(t, dir)
+	s.storeModule(t, "split", "word-split")
+	createTopic(t, s.c, "lines", 2)
+	createTopic(t, s.c, "words", 1)
+	body, _ := json.Marshal(DeployRequest{Name: "wc", Input: "lines", Outputs: []string{"words"}, Module: "split"})
+	s.do(t, "POST", "/v1/transforms", body, http.StatusCreated)
+	s.do(t, "POST", "/v1/transforms", body, http.StatusConflict)
+
+	p := newClient(t, s.addr(), kgo.DefaultProduceTopic("lines"))
+	produce := func(lines ...string) {
+		var recs []*kgo.Record
+		for _, l := range lines {
+			recs = append(recs, &kgo.Record{Value: []byte(l)})
+		}
+		if err := p.ProduceSync(ctxT(t), recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	produce("a b c", "d e", "f")
+	if got := readAllRecords(t, s.addr(), "words", 6); len(got) != 6 {
+		t.Fatalf("words: %q", values(got))
+	}
+	waitLag0 := func(s *smTest) TransformStatus {
+		t.Helper()
+		var st TransformStatus
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			json.Unmarshal(s.do(t, "GET", "/v1/transforms/wc", nil, http.StatusOK), &st)
+			lag := int64(0)
+			for _, p := range st.Partitions {
+				lag += p.Lag
+			}
+			if st.State == "running" && len(st.Partitions) == 2 && lag == 0 {
+				return st
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("transform did not catch up: %+v", st)
+		return st
+	}
+	st := waitLag0(s)
+	if len(st.Steps) != 1 || st.Steps[0].RecordsIn != 3 || st.Steps[0].RecordsOut != 6 {
+		t.Fatalf("steps %+v", st.Steps)
+	}
+
+	// Progress survives a restart: nothing is written twice.
+	s.Close()
+	s = startSMTest(t, dir)
+	p = newClient(t, s.addr(), kgo.DefaultProduceTopic("lines"))
+	produce("g h")
+	got := readAllRecords(t, s.addr(), "words", 8)
+	if got = readRecordsFor(t, s.addr(), "words", 9, time.Second); len(got) != 8 {
+		t.Fatalf("after restart: %d words %q, want 8", len(got), values(got))
+	}
+	words := values(got)
+	slices.Sort(words)
+	if !slices.Equal(words, []string{"a", "b", "c", "d", "e", "f", "g", "h"}) {
+		t.Fatalf("words %q", words)
+	}
+	waitLag0(s)
+
+	// Paused, it writes nothing; resumed, it catches up.
+	s.do(t, "POST", "/v1/transforms/wc/pause", nil, http.StatusOK)
+	produce("i")
+	if got := readRecordsFor(t, s.addr(), "words", 9, time.Second); len(got) != 8 {
+		t.Fatalf("paused transform wrote: %q", values(got))
+	}
+	s.do(t, "POST", "/v1/transforms/wc/resume", nil, http.StatusOK)
+	if got := readAllRecords(t, s.addr(), "words", 9); len(got) != 9 {
+		t.Fatalf("resumed transform: %q", values(got))
+	}
+	s.do(t, "DELETE", "/v1/smartmodules/split", nil, http.StatusConflict)
+	s.do(t, "DELETE", "/v1/transforms/wc", nil, http.StatusOK)
+	s.do(t, "GET", "/v1/transforms/wc", nil, http.StatusNotFound)
+	s.do(t, "DELETE", "/v1/smartmodules/split", nil, http.StatusOK)
+}

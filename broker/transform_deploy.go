@@ -1,0 +1,516 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/skiffstream/skiff/protocol"
+	"github.com/skiffstream/skiff/raftlog"
+	"github.com/skiffstream/skiff/transforms/chain"
+	"github.com/skiffstream/skiff/transforms/engine"
+)
+
+// Topic-to-topic SmartModule deployments (`skiff transform deploy`).
+//
+// A deployment (raftlog.TransformMeta, in the controller) runs its chain
+// over every record of its input topic and writes what comes out to its
+// output topics. One worker per input partition, on the node that leads it
+// (it checks leadership before each read, so it follows the leader). A
+// worker reads batches from its progress on, runs them through the chain,
+// appends the outputs (to the output partition of the same number, modulo
+// the output's partition count, so per-partition order is kept) and waits
+// for those appends to commit, then commits its progress through Raft in
+// the offsets group, under the group name "_skiff_transform.<name>". A crash
+// between the two replays the batch: at least once. Output records keep the
+// input's key, timestamp and headers unless the module changes them.
+//
+// Error policy: fail stops the partition's worker and reports the error in
+// `skiff transform describe` (resume restarts it from the failed batch);
+// skip and dead-letter:TOPIC drop the record (the latter writes it to TOPIC
+// with headers naming the error) and go on.
+
+// progressGroup is the offsets-group name of a deployment's progress.
+func progressGroup(name string) string { return "_skiff_transform." + name }
+
+type deployments struct {
+	b       *Broker
+	mu      sync.Mutex
+	running map[string]*deployRun
+	wg      sync.WaitGroup
+	stopped bool
+}
+
+type deployRun struct {
+	d      *deployments
+	meta   *raftlog.TransformMeta
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu    sync.Mutex
+	chain *chain.Chain
+	err   error // the chain did not build
+	parts map[int32]*deployPart
+}
+
+// deployPart is one input partition's worker state.
+type deployPart struct {
+	partition  int32
+	progress   atomic.Int64
+	end        atomic.Int64
+	recordsIn  atomic.Int64
+	recordsOut atomic.Int64
+	mu         sync.Mutex
+	state      string // running, idle, failed, not leader
+	lastErr    string
+}
+
+func newDeployments(b *Broker) *deployments {
+	return &deployments{b: b, running: map[string]*deployRun{}}
+}
+
+// reconcile starts the deployments the metadata names (and are not paused),
+// stops the others, and starts workers for new input partitions. It runs
+// under Broker.mu and never blocks on a chain build.
+func (d *deployments) reconcile() {
+	if d.b.ctrl == nil {
+		return
+	}
+	meta := d.b.ctrl.Meta()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopped {
+		return
+	}
+	for name, run := range d.running {
+		if t := meta.Transforms[name]; t == nil || t.Paused {
+			run.cancel()
+			delete(d.running, name)
+		}
+	}
+	for name, t := range meta.Transforms {
+		if t.Paused {
+			continue
+		}
+		run := d.running[name]
+		if run == nil {
+			ctx, cancel := context.WithCancel(d.b.ctx)
+			run = &deployRun{d: d, meta: t, ctx: ctx, cancel: cancel, parts: map[int32]*deployPart{}}
+			d.running[name] = run
+			d.wg.Add(1)
+			go run.start()
+			continue
+		}
+		run.ensureWorkers()
+	}
+}
+
+func (d *deployments) stop() {
+	d.mu.Lock()
+	d.stopped = true
+	for _, run := range d.running {
+		run.cancel()
+	}
+	d.mu.Unlock()
+	d.wg.Wait()
+}
+
+func (d *deployments) get(name string) *deployRun {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.running[name]
+}
+
+// start builds the chain, then starts the workers.
+func (r *deployRun) start() {
+	defer r.d.wg.Done()
+	outputs := append([]string(nil), r.meta.Outputs...)
+	c, err := r.d.b.sm.build(r.ctx, r.meta.Input, r.meta.Spec, r.meta.Policy, outputs, r.meta.Env)
+	r.mu.Lock()
+	r.chain, r.err = c, err
+	r.mu.Unlock()
+	if err != nil {
+		r.d.b.log.Error("transform does not start", "transform", r.meta.Name, "err", err)
+		return
+	}
+	r.ensureWorkers()
+	<-r.ctx.Done()
+	c.Close()
+}
+
+// ensureWorkers starts a worker for each input partition without one.
+func (r *deployRun) ensureWorkers() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.chain == nil || r.ctx.Err() != nil {
+		return
+	}
+	t := r.d.b.topic(r.meta.Input)
+	if t == nil {
+		return
+	}
+	for i := range t.parts {
+		if r.parts[int32(i)] == nil {
+			dp := &deployPart{partition: int32(i), state: "starting"}
+			r.parts[int32(i)] = dp
+			r.d.wg.Add(1)
+			go r.work(dp)
+		}
+	}
+}
+
+func (dp *deployPart) set(state string, err error) {
+	dp.mu.Lock()
+	dp.state = state
+	if err != nil {
+		dp.lastErr = err.Error()
+	}
+	dp.mu.Unlock()
+}
+
+// work runs one input partition until the deployment stops or fails.
+func (r *deployRun) work(dp *deployPart) {
+	defer r.d.wg.Done()
+	log := r.d.b.log.With("transform", r.meta.Name, "partition", dp.partition)
+	group := progressGroup(r.meta.Name)
+	tp := raftlog.TopicPartition{Topic: r.meta.Input, Partition: dp.partition}
+	offset := int64(-1)
+	backoff := func(d time.Duration) bool {
+		select {
+		case <-r.ctx.Done():
+			return false
+		case <-time.After(d):
+			return true
+		}
+	}
+	for r.ctx.Err() == nil {
+		t := r.d.b.topic(r.meta.Input)
+		if t == nil || int(dp.partition) >= len(t.parts) || t.parts[dp.partition] == nil {
+			dp.set("input gone", nil)
+			if !backoff(time.Second) {
+				return
+			}
+			continue
+		}
+		p := t.parts[dp.partition]
+		if !p.IsLeader() {
+			dp.set("not leader", nil)
+			offset = -1 // read the progress again when leading
+			if !backoff(time.Second) {
+				return
+			}
+			continue
+		}
+		if offset < 0 {
+			var err error
+			if offset, err = r.startOffset(p, group, tp); err != nil {
+				dp.set("retrying", err)
+				if !backoff(time.Second) {
+					return
+				}
+				continue
+			}
+			dp.progress.Store(offset)
+		}
+		changed := p.Changed()
+		logStart, hw := p.Offsets()
+		dp.end.Store(hw)
+		if offset < logStart {
+			log.Warn("input records deleted before the transform read them; skipping ahead", "from", offset, "to", logStart)
+			offset = logStart
+		}
+		recs, err := p.Read(offset, raftlog.ReadOptions{MaxBytes: 1 << 20, MinOne: true}, nil)
+		if err != nil && !errors.Is(err, raftlog.ErrOffsetOutOfRange) {
+			dp.set("retrying", err)
+			if !backoff(time.Second) {
+				return
+			}
+			continue
+		}
+		if len(recs) == 0 {
+			dp.set("idle", nil)
+			select {
+			case <-r.ctx.Done():
+				return
+			case <-changed:
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		dp.set("running", nil)
+		next, err := r.processBatches(dp, recs, offset)
+		if err != nil {
+			var fatal *fatalTransformError
+			if errors.As(err, &fatal) {
+				log.Error("transform stopped: fix the module or the data, then `skiff transform resume` (or redeploy with --error-policy skip or dead-letter:TOPIC)", "err", err)
+				dp.set("failed", err)
+				return
+			}
+			log.Warn("transform output not written; retrying", "err", err)
+			dp.set("retrying", err)
+			if !backoff(time.Second) {
+				return
+			}
+			continue
+		}
+		if next > offset {
+			f := r.d.b.groups.store.Commit(group, []raftlog.OffsetCommit{{TopicPartition: tp, Committed: raftlog.Committed{Offset: next, LeaderEpoch: -1, CommitTime: time.Now().UnixMilli()}}})
+			if err := f.Wait(); err != nil {
+				dp.set("retrying", err)
+				if !backoff(time.Second) {
+					return
+				}
+				continue
+			}
+			offset = next
+			dp.progress.Store(offset)
+		}
+	}
+}
+
+// fatalTransformError is a chain error under the fail policy.
+type fatalTransformError struct{ err error }
+
+func (e *fatalTransformError) Error() string { return e.err.Error() }
+func (e *fatalTransformError) Unwrap() error { return e.err }
+
+// startOffset is the committed progress, or the deployment's --from-offset.
+func (r *deployRun) startOffset(p *raftlog.Partition, group string, tp raftlog.TopicPartition) (int64, error) {
+	if c, ok := r.d.b.groups.store.Fetch(group, tp); ok && c.Offset >= 0 {
+		return c.Offset, nil
+	}
+	logStart, hw := p.Offsets()
+	from := r.meta.FromOffset
+	switch {
+	case from == "" || from == "earliest":
+		return logStart, nil
+	case from == "latest":
+		return hw, nil
+	case strings.HasPrefix(from, "@"):
+		ms, err := strconv.ParseInt(from[1:], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("from-offset %q: want @<unix millis>", from)
+		}
+		off, _, err := p.OffsetForTimestamp(ms)
+		if err != nil || off < 0 {
+			return hw, err
+		}
+		return off, nil
+	}
+	return 0, fmt.Errorf("from-offset %q: want earliest, latest or @<unix millis>", from)
+}
+
+// processBatches runs the batches read from offset on through the chain,
+// appends the outputs and waits for them. It returns the offset after the
+// last batch done.
+func (r *deployRun) processBatches(dp *deployPart, recs []byte, offset int64) (int64, error) {
+	next := offset
+	type pending struct {
+		fut   *raftlog.AppendFuture
+		topic string
+	}
+	var waits []pending
+	for len(recs) > 0 {
+		h, err := protocol.ParseBatchHeader(recs)
+		if err != nil || h.TotalSize() > len(recs) {
+			break
+		}
+		raw := recs[:h.TotalSize()]
+		recs = recs[h.TotalSize():]
+		last := h.BaseOffset + int64(h.LastOffsetDelta)
+		if last < offset || h.Control() {
+			next = max(next, last+1)
+			continue
+		}
+		batch, err := engine.ParseBatch(raw, maxDecompressedBatch)
+		if err != nil {
+			return next, &fatalTransformError{fmt.Errorf("input batch at offset %d: %w", h.BaseOffset, err)}
+		}
+		// Records before offset were done in an earlier round.
+		skip := 0
+		for skip < len(batch.Records) && h.BaseOffset+int64(batch.Records[skip].OffsetDelta) < offset {
+			skip++
+		}
+		batch.Records = batch.Records[skip:]
+		res, err := r.chain.Process(r.ctx, batch)
+		if err != nil {
+			if r.ctx.Err() != nil {
+				return next, r.ctx.Err()
+			}
+			return next, &fatalTransformError{err}
+		}
+		dp.recordsIn.Add(int64(len(batch.Records)))
+		dp.recordsOut.Add(int64(len(res.Outputs)))
+		byTopic := make([][]protocol.Record, len(r.meta.Outputs))
+		for _, o := range res.Outputs {
+			byTopic[o.Topic] = append(byTopic[o.Topic], o.Record)
+		}
+		for i, out := range byTopic {
+			if len(out) == 0 {
+				continue
+			}
+			fut, err := r.appendTo(r.meta.Outputs[i], dp.partition, h, out)
+			if err != nil {
+				return next, err
+			}
+			waits = append(waits, pending{fut, r.meta.Outputs[i]})
+		}
+		if len(res.DeadLetters) > 0 {
+			_, dlTopic, _ := strings.Cut(r.meta.Policy, ":")
+			dead := make([]protocol.Record, len(res.DeadLetters))
+			for i, dl := range res.DeadLetters {
+				in := batch.Records[dl.Input]
+				dead[i] = chain.DeadLetterRecord(in, dl, r.meta.Input, dp.partition, h.BaseOffset+int64(in.OffsetDelta))
+			}
+			fut, err := r.appendTo(dlTopic, dp.partition, h, dead)
+			if err != nil {
+				return next, err
+			}
+			waits = append(waits, pending{fut, dlTopic})
+		}
+		next = last + 1
+	}
+	for _, w := range waits {
+		if res := w.fut.Wait(); res.Err != nil {
+			return offset, fmt.Errorf("append to %s: %w", w.topic, res.Err)
+		}
+	}
+	return next, nil
+}
+
+// appendTo appends records (timestamps relative to in's base timestamp) to
+// the partition of topic numbered like the input's, modulo its count.
+func (r *deployRun) appendTo(topic string, partition int32, in protocol.BatchHeader, recs []protocol.Record) (*raftlog.AppendFuture, error) {
+	t := r.d.b.topic(topic)
+	if t == nil || len(t.parts) == 0 {
+		return nil, fmt.Errorf("output topic %s does not exist", topic)
+	}
+	p := t.parts[int(partition)%len(t.parts)]
+	if p == nil {
+		return nil, fmt.Errorf("output topic %s partition %d is not open", topic, int(partition)%len(t.parts))
+	}
+	h := protocol.BatchHeader{BaseTimestamp: in.BaseTimestamp, MaxTimestamp: in.BaseTimestamp, ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}
+	for _, rec := range recs {
+		h.MaxTimestamp = max(h.MaxTimestamp, in.BaseTimestamp+rec.TimestampDelta)
+	}
+	batch, err := protocol.BuildBatch(h, recs, in.Compression())
+	if err != nil {
+		return nil, err
+	}
+	if t.cfg.logAppendTime {
+		protocol.SetLogAppendTime(batch, time.Now().UnixMilli())
+	}
+	return p.Append(batch), nil
+}
+
+// TransformStatus is what `skiff transform describe` shows.
+type TransformStatus struct {
+	raftlog.TransformMeta
+	State      string                     `json:"state"`
+	Error      string                     `json:"error,omitempty"`
+	Partitions []TransformPartitionStatus `json:"partitions"`
+	Steps      []chain.StepStats          `json:"steps"`
+}
+
+// TransformPartitionStatus is one input partition of a deployment.
+type TransformPartitionStatus struct {
+	Partition  int32  `json:"partition"`
+	State      string `json:"state"`
+	Progress   int64  `json:"progress"`
+	End        int64  `json:"end"`
+	Lag        int64  `json:"lag"`
+	RecordsIn  int64  `json:"records_in"`
+	RecordsOut int64  `json:"records_out"`
+	Error      string `json:"error,omitempty"`
+}
+
+// status describes a deployment.
+func (d *deployments) status(meta *raftlog.TransformMeta) TransformStatus {
+	st := TransformStatus{TransformMeta: *meta, State: "paused"}
+	run := d.get(meta.Name)
+	if run == nil {
+		return st
+	}
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	switch {
+	case run.err != nil:
+		st.State, st.Error = "failed", run.err.Error()
+	case run.chain == nil:
+		st.State = "starting"
+	default:
+		st.State = "running"
+		st.Steps = run.chain.Stats()
+	}
+	for i := int32(0); i < int32(len(run.parts)); i++ {
+		dp := run.parts[i]
+		if dp == nil {
+			continue
+		}
+		dp.mu.Lock()
+		ps := TransformPartitionStatus{Partition: i, State: dp.state, Error: dp.lastErr,
+			Progress: dp.progress.Load(), End: dp.end.Load(), RecordsIn: dp.recordsIn.Load(), RecordsOut: dp.recordsOut.Load()}
+		dp.mu.Unlock()
+		if t := d.b.topic(meta.Input); t != nil && int(i) < len(t.parts) && t.parts[i] != nil {
+			_, ps.End = t.parts[i].Offsets()
+		}
+		ps.Lag = max(ps.End-ps.Progress, 0)
+		if ps.State == "failed" && st.State == "running" {
+			st.State = "failed"
+		}
+		st.Partitions = append(st.Partitions, ps)
+	}
+	return st
+}
+
+// transformCollector exports deployments' figures to Prometheus.
+type transformCollector struct {
+	b                                  *Broker
+	in, out, dropped, errored, lag, ns *prometheus.Desc
+}
+
+func newTransformCollector(b *Broker) *transformCollector {
+	l := []string{"transform", "step", "module"}
+	return &transformCollector{
+		b:       b,
+		in:      prometheus.NewDesc("skiff_transform_records_in_total", "Records a step of a topic-to-topic transform read.", l, nil),
+		out:     prometheus.NewDesc("skiff_transform_records_out_total", "Records a step of a topic-to-topic transform wrote.", l, nil),
+		dropped: prometheus.NewDesc("skiff_transform_records_dropped_total", "Records a step filtered out.", l, nil),
+		errored: prometheus.NewDesc("skiff_transform_records_errored_total", "Records a step failed on (skipped, dead-lettered or failing the transform).", l, nil),
+		ns:      prometheus.NewDesc("skiff_transform_seconds_total", "Time a step spent in its module.", l, nil),
+		lag:     prometheus.NewDesc("skiff_transform_lag", "Input records a transform has not processed yet.", []string{"transform", "partition"}, nil),
+	}
+}
+
+func (c *transformCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.in, c.out, c.dropped, c.errored, c.ns, c.lag} {
+		ch <- d
+	}
+}
+
+func (c *transformCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.b.ctrl == nil || !c.b.Ready() {
+		return
+	}
+	for _, meta := range c.b.ctrl.Meta().Transforms {
+		st := c.b.deploys.status(meta)
+		for i, s := range st.Steps {
+			lv := []string{meta.Name, strconv.Itoa(i + 1), s.Module}
+			ch <- prometheus.MustNewConstMetric(c.in, prometheus.CounterValue, float64(s.RecordsIn), lv...)
+			ch <- prometheus.MustNewConstMetric(c.out, prometheus.CounterValue, float64(s.RecordsOut), lv...)
+			ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(s.Dropped), lv...)
+			ch <- prometheus.MustNewConstMetric(c.errored, prometheus.CounterValue, float64(s.Errors+s.Skipped+s.DeadLettered), lv...)
+			ch <- prometheus.MustNewConstMetric(c.ns, prometheus.CounterValue, s.Time.Seconds(), lv...)
+		}
+		for _, p := range st.Partitions {
+			ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(p.Lag), meta.Name, strconv.Itoa(int(p.Partition)))
+		}
+	}
+}
