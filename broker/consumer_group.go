@@ -124,9 +124,9 @@ type consumerMember struct {
 	assigned               partEpochs
 	revoking               partEpochs // pending revocation
 
-	deadline  time.Time   // session expiry, moved by every heartbeat
-	session   *time.Timer // re-arms itself until the deadline passes
-	rebalance *time.Timer // while UNREVOKED_PARTITIONS
+	deadline  time.Time    // session expiry, moved by every heartbeat
+	session   *memberTimer // re-arms itself until the deadline passes
+	rebalance *memberTimer // while UNREVOKED_PARTITIONS
 }
 
 func newConsumerGroup() *consumerGroup {
@@ -225,12 +225,6 @@ func (cg *consumerGroup) releaseOwned(m *consumerMember) {
 	}
 }
 
-func stopTimer(t *time.Timer) {
-	if t != nil {
-		t.Stop()
-	}
-}
-
 // preferredAssignor is the server assignor most members ask for (ties go to
 // the one configured first), or the default: the first configured.
 func (cg *consumerGroup) preferredAssignor(configured []string) string {
@@ -292,6 +286,8 @@ func (g *group) persistConsumerAsync() {
 // member that was revoking gets its rebalance timeout again.
 func (c *coordinator) loadConsumerGroup(meta *raftlog.ConsumerGroupMeta) *group {
 	g := c.newGroup(meta.Group)
+	g.mu.Lock() // for the timers started here
+	defer g.mu.Unlock()
 	cg := newConsumerGroup()
 	cg.epoch, cg.assignmentEpoch, cg.metadataHash = meta.Epoch, meta.AssignmentEpoch, meta.MetadataHash
 	g.cg = cg

@@ -311,21 +311,32 @@ func (g *group) touchConsumer(m *consumerMember) {
 	timeout := g.c.b.cfg.consumerSessionTimeout()
 	m.deadline = time.Now().Add(timeout)
 	if m.session == nil {
-		m.session = time.AfterFunc(timeout, func() { g.checkConsumerSession(m) })
+		st, id := &memberTimer{}, m.id
+		st.t = time.AfterFunc(timeout, func() { g.checkConsumerSession(id, st) })
+		m.session = st
 	}
 }
 
-func (g *group) checkConsumerSession(m *consumerMember) {
+// memberTimer is a member's timer. A member's state is replaced on every
+// change, and the versions share its timers: a timer that fires acts only
+// if the live member (in the map under its id) still has it.
+type memberTimer struct{ t *time.Timer }
+
+func stopTimer(mt *memberTimer) {
+	if mt != nil {
+		mt.t.Stop()
+	}
+}
+
+func (g *group) checkConsumerSession(id string, st *memberTimer) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	// A member's state is replaced on every change; the live one is in the
-	// map under its id, and shares this timer.
-	cur := g.currentConsumer(m.id)
-	if g.c.closed.Load() || cur == nil || cur.session != m.session {
+	cur := g.currentConsumer(id)
+	if g.c.closed.Load() || cur == nil || cur.session != st {
 		return
 	}
 	if now := time.Now(); now.Before(cur.deadline) {
-		cur.session.Reset(cur.deadline.Sub(now))
+		st.t.Reset(cur.deadline.Sub(now))
 		return
 	}
 	g.c.b.log.Info("consumer group member session expired", "group", g.name, "member", cur.id)
@@ -338,19 +349,19 @@ func (g *group) checkConsumerSession(m *consumerMember) {
 func (g *group) startRebalanceTimer(m *consumerMember) {
 	stopTimer(m.rebalance)
 	id, epoch := m.id, m.epoch
-	var t *time.Timer
-	t = time.AfterFunc(time.Duration(m.rebalanceTimeoutMs)*time.Millisecond, func() {
+	rt := &memberTimer{}
+	rt.t = time.AfterFunc(time.Duration(m.rebalanceTimeoutMs)*time.Millisecond, func() {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		cur := g.currentConsumer(id)
-		if g.c.closed.Load() || cur == nil || cur.rebalance != t || cur.epoch != epoch {
+		if g.c.closed.Load() || cur == nil || cur.rebalance != rt || cur.epoch != epoch {
 			return
 		}
 		g.c.b.log.Info("consumer group member did not revoke its partitions in time", "group", g.name, "member", id, "epoch", epoch)
 		g.fenceConsumer(cur)
 		g.persistConsumerAsync()
 	})
-	m.rebalance = t
+	m.rebalance = rt
 }
 
 func (g *group) currentConsumer(id string) *consumerMember {
