@@ -179,6 +179,20 @@ func (s *smartModules) build(ctx context.Context, input, specText, policy string
 	}, spec)
 }
 
+// stats returns the figures of the produce-time and view chains, keyed by
+// purpose and topic.
+func (s *smartModules) stats() map[string][]chain.StepStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string][]chain.StepStats, len(s.chains))
+	for key, e := range s.chains {
+		if e.chain != nil {
+			out[key] = e.chain.Stats()
+		}
+	}
+	return out
+}
+
 // prune drops the chains of topics that no longer exist.
 func (s *smartModules) prune(topics map[string]*topicState) {
 	s.mu.Lock()
@@ -236,7 +250,7 @@ func (s *smartModules) checkTopicTransforms(ctx context.Context, topic string, c
 		defer c.Close()
 		for i, k := range c.Kinds() {
 			if k.MaxOutputsPerInput() != 1 {
-				return fmt.Errorf("step %d of the view's chain: a %s module may emit more than one record per input, which a view cannot number with its source's offsets; deploy it topic to topic instead (skiff transform deploy)", i+1, kindName(k))
+				return fmt.Errorf("step %d of the view's chain: %s module may emit more than one record per input, which a view cannot number with its source's offsets; deploy it topic to topic instead (skiff transform deploy)", i+1, withArticle(kindName(k)))
 			}
 			if k == "aggregate" {
 				return fmt.Errorf("step %d of the view's chain: an aggregate's output depends on every record before it, which a view that consumers start anywhere cannot give; deploy it topic to topic instead (skiff transform deploy)", i+1)
@@ -267,6 +281,14 @@ func (s *smartModules) checkTopicTransforms(ctx context.Context, topic string, c
 		c.Close()
 	}
 	return nil
+}
+
+// withArticle puts "a" or "an" before a kind's name.
+func withArticle(name string) string {
+	if name != "" && strings.ContainsRune("aeiou", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
 }
 
 func kindName(k chain.Kind) string {

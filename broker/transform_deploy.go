@@ -470,28 +470,46 @@ func (d *deployments) status(meta *raftlog.TransformMeta) TransformStatus {
 	return st
 }
 
-// transformCollector exports deployments' figures to Prometheus.
+// transformCollector exports SmartModule figures to Prometheus: per step of
+// every chain running on this node (produce-time, view and deployment
+// chains), and the lag of deployments.
 type transformCollector struct {
-	b                                  *Broker
-	in, out, dropped, errored, lag, ns *prometheus.Desc
+	b                                             *Broker
+	in, out, dropped, errored, bin, bout, ns, lag *prometheus.Desc
 }
 
 func newTransformCollector(b *Broker) *transformCollector {
-	l := []string{"transform", "step", "module"}
+	l := []string{"attach", "name", "step", "module"}
+	d := func(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, l, nil) }
 	return &transformCollector{
 		b:       b,
-		in:      prometheus.NewDesc("skiff_transform_records_in_total", "Records a step of a topic-to-topic transform read.", l, nil),
-		out:     prometheus.NewDesc("skiff_transform_records_out_total", "Records a step of a topic-to-topic transform wrote.", l, nil),
-		dropped: prometheus.NewDesc("skiff_transform_records_dropped_total", "Records a step filtered out.", l, nil),
-		errored: prometheus.NewDesc("skiff_transform_records_errored_total", "Records a step failed on (skipped, dead-lettered or failing the transform).", l, nil),
-		ns:      prometheus.NewDesc("skiff_transform_seconds_total", "Time a step spent in its module.", l, nil),
-		lag:     prometheus.NewDesc("skiff_transform_lag", "Input records a transform has not processed yet.", []string{"transform", "partition"}, nil),
+		in:      d("skiff_smartmodule_records_in_total", "Records a SmartModule step read. attach is ingest (produce time, name = topic), view (name = view topic) or transform (name = deployment)."),
+		out:     d("skiff_smartmodule_records_out_total", "Records a SmartModule step wrote."),
+		dropped: d("skiff_smartmodule_records_dropped_total", "Records a step wrote nothing for (filtered out)."),
+		errored: d("skiff_smartmodule_records_errored_total", "Records (or batches) a step failed on, whatever the error policy did with them."),
+		bin:     d("skiff_smartmodule_bytes_in_total", "Key, value and header bytes a step read."),
+		bout:    d("skiff_smartmodule_bytes_out_total", "Key, value and header bytes a step wrote."),
+		ns:      d("skiff_smartmodule_seconds_total", "Time a step spent in its module."),
+		lag:     prometheus.NewDesc("skiff_transform_lag", "Input records a topic-to-topic transform has not processed yet.", []string{"transform", "partition"}, nil),
 	}
 }
 
 func (c *transformCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.in, c.out, c.dropped, c.errored, c.ns, c.lag} {
+	for _, d := range []*prometheus.Desc{c.in, c.out, c.dropped, c.errored, c.bin, c.bout, c.ns, c.lag} {
 		ch <- d
+	}
+}
+
+func (c *transformCollector) steps(ch chan<- prometheus.Metric, attach, name string, steps []chain.StepStats) {
+	for i, s := range steps {
+		lv := []string{attach, name, strconv.Itoa(i + 1), s.Module}
+		ch <- prometheus.MustNewConstMetric(c.in, prometheus.CounterValue, float64(s.RecordsIn), lv...)
+		ch <- prometheus.MustNewConstMetric(c.out, prometheus.CounterValue, float64(s.RecordsOut), lv...)
+		ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(s.Dropped), lv...)
+		ch <- prometheus.MustNewConstMetric(c.errored, prometheus.CounterValue, float64(s.Errors), lv...)
+		ch <- prometheus.MustNewConstMetric(c.bin, prometheus.CounterValue, float64(s.BytesIn), lv...)
+		ch <- prometheus.MustNewConstMetric(c.bout, prometheus.CounterValue, float64(s.BytesOut), lv...)
+		ch <- prometheus.MustNewConstMetric(c.ns, prometheus.CounterValue, s.Time.Seconds(), lv...)
 	}
 }
 
@@ -499,16 +517,13 @@ func (c *transformCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.b.ctrl == nil || !c.b.Ready() {
 		return
 	}
+	for key, steps := range c.b.sm.stats() {
+		attach, name, _ := strings.Cut(key, "\x00")
+		c.steps(ch, attach, name, steps)
+	}
 	for _, meta := range c.b.ctrl.Meta().Transforms {
 		st := c.b.deploys.status(meta)
-		for i, s := range st.Steps {
-			lv := []string{meta.Name, strconv.Itoa(i + 1), s.Module}
-			ch <- prometheus.MustNewConstMetric(c.in, prometheus.CounterValue, float64(s.RecordsIn), lv...)
-			ch <- prometheus.MustNewConstMetric(c.out, prometheus.CounterValue, float64(s.RecordsOut), lv...)
-			ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(s.Dropped), lv...)
-			ch <- prometheus.MustNewConstMetric(c.errored, prometheus.CounterValue, float64(s.Errors+s.Skipped+s.DeadLettered), lv...)
-			ch <- prometheus.MustNewConstMetric(c.ns, prometheus.CounterValue, s.Time.Seconds(), lv...)
-		}
+		c.steps(ch, "transform", meta.Name, st.Steps)
 		for _, p := range st.Partitions {
 			ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(p.Lag), meta.Name, strconv.Itoa(int(p.Partition)))
 		}
