@@ -76,9 +76,7 @@ func (c *coordinator) describeConsumer(name string) kmsg.ConsumerGroupDescribeRe
 			dm.RackID = strp(m.rackID)
 		}
 		dm.SubscribedTopics = append([]string{}, m.topics...)
-		if m.regex != "" {
-			dm.SubscribedTopicRegex = strp(m.regex)
-		}
+		dm.SubscribedTopicRegex = strp(m.regex) // "" without one, as Kafka answers
 		owned := partSet{}
 		for tp := range m.assigned {
 			owned[tp] = struct{}{}

@@ -131,8 +131,8 @@ func (g *group) consumerHeartbeat(h *cgHeartbeat) (*heartbeatResult, *cgError) {
 	topicsChanged := !slices.Equal(m.topics, nm.topics)
 	regexChanged := m.regex != nm.regex
 	if regexChanged && nm.regex != "" && cg.regexes[nm.regex] == nil {
-		if _, err := compileTopicRegex(nm.regex); err != nil {
-			return nil, cgErr(kerr.InvalidRegularExpression, "SubscribedTopicRegex %s is not a valid regular expression: %v.", nm.regex, err)
+		if err := checkTopicRegex(nm.regex); err != "" {
+			return nil, cgErr(kerr.InvalidRegularExpression, "SubscribedTopicRegex `%s` is not a valid regular expression: %s.", nm.regex, err)
 		}
 	}
 	subscriptionChanged := topicsChanged || regexChanged

@@ -2,8 +2,10 @@ package broker
 
 import (
 	"encoding/binary"
+	"errors"
 	"hash/fnv"
 	"regexp"
+	"regexp/syntax"
 	"sort"
 )
 
@@ -18,6 +20,20 @@ import (
 // RE2 too, so the syntax is the same.
 func compileTopicRegex(re string) (*regexp.Regexp, error) {
 	return regexp.Compile(`^(?:` + re + `)$`)
+}
+
+// checkTopicRegex returns what is wrong with a regex ("" if nothing), in
+// the words of the parser ("missing closing )").
+func checkTopicRegex(re string) string {
+	_, err := regexp.Compile(re)
+	var se *syntax.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &se):
+		return se.Code.String()
+	}
+	return err.Error()
 }
 
 // refreshSubscriptions resolves every subscribed regex against view and
