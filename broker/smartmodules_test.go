@@ -36,26 +36,32 @@ var (
 // exampleModule builds transforms/examples/NAME for wasip1 once per test
 // binary.
 func exampleModule(t testing.TB, name string) []byte {
+	return wasmModule(t, ".", "./transforms/examples/"+name)
+}
+
+// wasmModule builds package pkg of the Go module in dir (relative to the
+// repository root) for wasip1, once per test binary.
+func wasmModule(t testing.TB, dir, pkg string) []byte {
 	t.Helper()
 	wasmBuildMu.Lock()
 	defer wasmBuildMu.Unlock()
-	if w, ok := wasmBuilt[name]; ok {
+	if w, ok := wasmBuilt[dir+pkg]; ok {
 		return w
 	}
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
-	out := filepath.Join(t.TempDir(), name+".wasm")
-	cmd := exec.Command("go", "build", "-o", out, "./transforms/examples/"+name)
-	cmd.Dir = root
+	out := filepath.Join(t.TempDir(), "module.wasm")
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = filepath.Join(root, dir)
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", name, err, msg)
+		t.Fatalf("build %s in %s: %v\n%s", pkg, dir, err, msg)
 	}
 	w, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wasmBuilt[name] = w
+	wasmBuilt[dir+pkg] = w
 	return w
 }
 
@@ -379,4 +385,34 @@ func TestSmartModuleDeploy(t *testing.T) {
 	s.do(t, "DELETE", "/v1/transforms/wc", nil, http.StatusOK)
 	s.do(t, "GET", "/v1/transforms/wc", nil, http.StatusNotFound)
 	s.do(t, "DELETE", "/v1/smartmodules/split", nil, http.StatusOK)
+}
+
+// TestSmartModuleDeployRedpandaModule: a transform built with Redpanda's Go
+// SDK v1.1.0 runs unchanged as a deployment: its --var reaches it as an
+// environment variable, write_record goes to the first output and
+// write_record_with_options to the one it names; key, headers and
+// timestamps pass through.
+func TestSmartModuleDeployRedpandaModule(t *testing.T) {
+	s := startSMTest(t, "")
+	s.do(t, "POST", "/v1/smartmodules/route", wasmModule(t, "transforms/testdata/redpanda-identity", "./route"), http.StatusCreated)
+	for _, topic := range []string{"in", "copy", "echo"} {
+		createTopic(t, s.c, topic, 1)
+	}
+	body, _ := json.Marshal(DeployRequest{Name: "rp", Input: "in", Outputs: []string{"copy", "echo"}, Module: "route", Env: map[string]string{"ROUTE_TO": "echo"}})
+	s.do(t, "POST", "/v1/transforms", body, http.StatusCreated)
+	ts := time.UnixMilli(time.Now().UnixMilli() - 60_000)
+	in := &kgo.Record{Topic: "in", Key: []byte("k"), Value: []byte("v"), Timestamp: ts, Headers: []kgo.RecordHeader{{Key: "h", Value: []byte("1")}}}
+	if err := s.c.ProduceSync(ctxT(t), in).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	for topic, want := range map[string]string{"copy": "v", "echo": "echo:v"} {
+		got := readAllRecords(t, s.addr(), topic, 1)
+		if len(got) != 1 {
+			t.Fatalf("%s: %d records", topic, len(got))
+		}
+		r := got[0]
+		if string(r.Value) != want || string(r.Key) != "k" || !r.Timestamp.Equal(ts) || len(r.Headers) != 1 || r.Headers[0].Key != "h" {
+			t.Fatalf("%s: got key %q value %q ts %v headers %v; want the input's key, timestamp and headers and value %q", topic, r.Key, r.Value, r.Timestamp, r.Headers, want)
+		}
+	}
 }
