@@ -416,3 +416,46 @@ func TestSmartModuleDeployRedpandaModule(t *testing.T) {
 		}
 	}
 }
+
+// TestSmartModuleDeployLookback: an aggregate deployed from the end of its
+// input replays the last records its lookback names, so its count starts
+// from them; and after a restart it replays them again instead of starting
+// from zero.
+func TestSmartModuleDeployLookback(t *testing.T) {
+	dir := t.TempDir()
+	s := startSMTest(t, dir)
+	s.storeModule(t, "count", "running-count")
+	createTopic(t, s.c, "ev", 1)
+	createTopic(t, s.c, "counts", 1)
+	p := newClient(t, s.addr(), kgo.DefaultProduceTopic("ev"))
+	produce := func(n int) {
+		t.Helper()
+		for range n {
+			if err := p.ProduceSync(ctxT(t), &kgo.Record{Value: []byte("e")}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	produce(5)
+	spec := "transforms:\n  - uses: count\n    lookback:\n      last: 3\n"
+	body, _ := json.Marshal(DeployRequest{Name: "c", Input: "ev", Outputs: []string{"counts"}, Spec: spec, From: "latest"})
+	s.do(t, "POST", "/v1/transforms", body, http.StatusCreated)
+	var st TransformStatus
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		json.Unmarshal(s.do(t, "GET", "/v1/transforms/c", nil, http.StatusOK), &st)
+		if len(st.Partitions) == 1 && st.Partitions[0].State == "idle" {
+			break
+		}
+	}
+	produce(1)
+	if got := values(readAllRecords(t, s.addr(), "counts", 1)); !slices.Equal(got, []string{"4"}) {
+		t.Fatalf("counts %q, want [4]: 3 replayed by the lookback, then 1", got)
+	}
+	s.Close()
+	s = startSMTest(t, dir)
+	p = newClient(t, s.addr(), kgo.DefaultProduceTopic("ev"))
+	produce(1)
+	if got := values(readAllRecords(t, s.addr(), "counts", 2)); !slices.Equal(got, []string{"4", "4"}) {
+		t.Fatalf("counts after restart %q, want [4 4]: the last 3 replayed again, then 1", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,6 +68,7 @@ type deployPart struct {
 	end        atomic.Int64
 	recordsIn  atomic.Int64
 	recordsOut atomic.Int64
+	warmed     bool // lookback replayed (worker goroutine only)
 	mu         sync.Mutex
 	state      string // running, idle, failed, not leader
 	lastErr    string
@@ -218,6 +220,14 @@ func (r *deployRun) work(dp *deployPart) {
 				continue
 			}
 			dp.progress.Store(offset)
+			if !dp.warmed {
+				// Once per worker: later restarts of the read keep the
+				// state the chain has.
+				if err := r.warm(p, offset); err != nil {
+					log.Warn("lookback replay failed; the aggregate starts from its initial state", "err", err)
+				}
+				dp.warmed = true
+			}
 		}
 		changed := p.Changed()
 		logStart, hw := p.Offsets()
@@ -273,6 +283,69 @@ func (r *deployRun) work(dp *deployPart) {
 			dp.progress.Store(offset)
 		}
 	}
+}
+
+// warm replays the records before offset that the chain's lookback asks
+// for (Fluvio's `lookback: {last: N, age: D}`), so that an aggregate starts
+// from the state those records give it; their outputs are discarded.
+func (r *deployRun) warm(p *raftlog.Partition, offset int64) error {
+	spec, err := chain.ParseSpec([]byte(r.meta.Spec))
+	if err != nil {
+		return err
+	}
+	lb := spec.Lookback()
+	if lb == nil || offset <= 0 {
+		return nil
+	}
+	logStart, _ := p.Offsets()
+	from := logStart
+	if lb.Last > 0 {
+		from = max(logStart, offset-lb.Last)
+	}
+	minTs := int64(math.MinInt64)
+	if lb.Age > 0 {
+		minTs = time.Now().Add(-lb.Age).UnixMilli()
+	}
+	var batches []engine.Batch
+	for from < offset {
+		recs, err := p.Read(from, raftlog.ReadOptions{MaxBytes: 1 << 20, MinOne: true, MaxOffset: offset}, nil)
+		if err != nil || len(recs) == 0 {
+			break
+		}
+		for len(recs) > 0 {
+			h, err := protocol.ParseBatchHeader(recs)
+			if err != nil || h.TotalSize() > len(recs) {
+				break
+			}
+			raw := recs[:h.TotalSize()]
+			recs = recs[h.TotalSize():]
+			from = h.BaseOffset + int64(h.LastOffsetDelta) + 1
+			if h.Control() {
+				continue
+			}
+			b, err := engine.ParseBatch(raw, maxDecompressedBatch)
+			if err != nil {
+				return err
+			}
+			kept := b.Records[:0]
+			for _, rec := range b.Records {
+				off := h.BaseOffset + int64(rec.OffsetDelta)
+				if off >= offset-lb.Last || lb.Last <= 0 {
+					if off < offset && h.BaseTimestamp+rec.TimestampDelta >= minTs {
+						kept = append(kept, rec)
+					}
+				}
+			}
+			if b.Records = kept; len(kept) > 0 {
+				batches = append(batches, b)
+			}
+		}
+	}
+	if len(batches) == 0 {
+		return nil
+	}
+	r.d.b.log.Info("transform lookback replayed", "transform", r.meta.Name, "partition_offset", offset, "batches", len(batches))
+	return r.chain.Warm(r.ctx, batches)
 }
 
 // fatalTransformError is a chain error under the fail policy.
