@@ -33,10 +33,11 @@ import (
 func init() { regKey(0, 3, 12, handleProduce) }
 
 type produceSlot struct {
-	rp    *kmsg.ProduceResponseTopicPartition
-	fut   *raftlog.AppendFuture
-	topic string
-	size  int
+	rp     *kmsg.ProduceResponseTopicPartition
+	fut    *raftlog.AppendFuture
+	ingest *ingestRun // a produce-time chain's run, instead of fut
+	topic  string
+	size   int
 }
 
 func handleProduce(b *Broker, r *request) (reply, error) {
@@ -88,20 +89,10 @@ func handleProduce(b *Broker, r *request) (reply, error) {
 				sp.LogAppendTime = now
 			}
 			if t.meta.Configs[cfgIngestTransforms] != "" {
-				// Produce-time SmartModules, here on the read path so
-				// batches of a connection are appended in order.
-				out, dead, ierr := b.sm.ingest(b.ctx, t, rp.Partition, rp.Records)
-				if ierr != nil {
-					sp.ErrorCode, sp.ErrorMessage = ierr.code, &ierr.msg
-					b.metrics.partitionError(0, ierr.code)
-					continue
-				}
-				slots = append(slots, b.deadLetterSlots(t, rp.Partition, dead)...)
-				if out == nil {
-					continue // all filtered out; nothing to store or wait for
-				}
-				in, _ := protocol.ParseBatchHeader(rp.Records)
-				slots = append(slots, produceSlot{rp: sp, fut: p.AppendTransformed(out, in.LastOffsetDelta), topic: rt.Topic, size: len(out)})
+				// Produce-time SmartModules run off the read path, so
+				// batches of several requests run at once, and are
+				// appended in the order they arrived (ingestAsync).
+				slots = append(slots, produceSlot{rp: sp, ingest: b.ingestAsync(t, p, rp.Partition, rp.Records), topic: rt.Topic})
 				continue
 			}
 			slots = append(slots, produceSlot{rp: sp, fut: p.Append(rp.Records), topic: rt.Topic, size: len(rp.Records)})
@@ -109,6 +100,23 @@ func handleProduce(b *Broker, r *request) (reply, error) {
 	}
 	finish := func() kmsg.Response {
 		for _, s := range slots {
+			if in := s.ingest; in != nil {
+				<-in.done
+				if in.dead != nil {
+					if res := in.dead.Wait(); res.Err != nil {
+						b.log.Error("dead-letter write failed", "topic", s.topic, "err", res.Err)
+					}
+				}
+				if in.err != nil {
+					s.rp.ErrorCode, s.rp.ErrorMessage = in.err.code, &in.err.msg
+					b.metrics.partitionError(0, in.err.code)
+					continue
+				}
+				if in.fut == nil {
+					continue // all filtered out: nothing stored
+				}
+				s.fut, s.size = in.fut, in.size
+			}
 			res := s.fut.Wait()
 			if s.rp == nil { // a dead-letter write
 				if res.Err != nil {
@@ -205,22 +213,54 @@ func checkProduceBatch(records []byte, t *topicState, version int16, now int64) 
 // maxDecompressedBatch bounds what one produced batch may decompress to.
 const maxDecompressedBatch = 256 << 20
 
-// deadLetterSlots appends a produce-time chain's dead letters to their
+// ingestRun is a produced batch going through its topic's produce-time
+// chain. Its fields are set before done is closed.
+type ingestRun struct {
+	done chan struct{}
+	fut  *raftlog.AppendFuture // nil when nothing is stored
+	size int
+	dead *raftlog.AppendFuture // the dead letters' append, if any
+	err  *ingestError
+}
+
+// ingestAsync runs a batch through the topic's produce-time chain in a
+// goroutine and appends what comes out in arrival order: each run waits for
+// the one before it on the same partition to have submitted its append, so
+// an idempotent producer's batches reach Raft in sequence order while their
+// modules run in parallel (a stateless module has an instance per core).
+func (b *Broker) ingestAsync(t *topicState, p *raftlog.Partition, partition int32, records []byte) *ingestRun {
+	run := &ingestRun{done: make(chan struct{})}
+	submitted := make(chan struct{})
+	prev := b.sm.takeTurn(p.Group(), submitted)
+	go func() {
+		defer close(run.done)
+		defer b.sm.endTurn(p.Group(), submitted)
+		out, dead, ierr := b.sm.ingest(b.ctx, t, partition, records)
+		<-prev
+		defer close(submitted)
+		if ierr != nil {
+			run.err = ierr
+			return
+		}
+		if dead != nil {
+			run.dead = b.deadLetterAppend(t, partition, dead)
+		}
+		if out != nil {
+			in, _ := protocol.ParseBatchHeader(records)
+			run.fut, run.size = p.AppendTransformed(out, in.LastOffsetDelta), len(out)
+		}
+	}()
+	return run
+}
+
+// deadLetterAppend appends a produce-time chain's dead letters to their
 // topic (the partition of the same number, modulo its count).
-func (b *Broker) deadLetterSlots(t *topicState, partition int32, dead []byte) []produceSlot {
-	if len(dead) == 0 {
-		return nil
-	}
+func (b *Broker) deadLetterAppend(t *topicState, partition int32, dead []byte) *raftlog.AppendFuture {
 	_, topic, _ := strings.Cut(t.ingestPolicy(), ":")
 	dt := b.topic(topic)
-	if dt == nil || len(dt.parts) == 0 {
-		b.log.Error("dead-letter topic is gone; dropping records", "topic", topic, "records", len(dead))
+	if dt == nil || len(dt.parts) == 0 || dt.parts[int(partition)%len(dt.parts)] == nil {
+		b.log.Error("dead-letter topic is gone or not open; dropping records", "topic", topic)
 		return nil
 	}
-	p := dt.parts[int(partition)%len(dt.parts)]
-	if p == nil {
-		b.log.Error("dead-letter partition is not open; dropping records", "topic", topic)
-		return nil
-	}
-	return []produceSlot{{fut: p.Append(dead), topic: topic, size: len(dead)}}
+	return dt.parts[int(partition)%len(dt.parts)].Append(dead)
 }

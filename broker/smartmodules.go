@@ -57,6 +57,9 @@ type smartModules struct {
 	mu     sync.Mutex
 	chains map[string]*chainEntry // by purpose and topic
 	logs   *moduleLogs
+
+	turnMu sync.Mutex
+	turns  map[uint64]chan struct{} // by partition group: the last run's "submitted"
 }
 
 // chainEntry is a built chain and what it was built from, so a config
@@ -68,7 +71,33 @@ type chainEntry struct {
 }
 
 func newSmartModules(b *Broker) *smartModules {
-	return &smartModules{b: b, chains: map[string]*chainEntry{}, logs: newModuleLogs(200)}
+	return &smartModules{b: b, chains: map[string]*chainEntry{}, logs: newModuleLogs(200), turns: map[uint64]chan struct{}{}}
+}
+
+// closedChan is a turn that is already over.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// takeTurn queues a produce-time run on a partition: it returns the channel
+// of the run before it (closed once that one submitted its append) and
+// makes mine the one the next run waits for.
+func (s *smartModules) takeTurn(group uint64, mine chan struct{}) <-chan struct{} {
+	s.turnMu.Lock()
+	defer s.turnMu.Unlock()
+	prev, ok := s.turns[group]
+	if !ok {
+		prev = closedChan
+	}
+	s.turns[group] = mine
+	return prev
+}
+
+// endTurn forgets a finished run unless another queued behind it.
+func (s *smartModules) endTurn(group uint64, mine chan struct{}) {
+	s.turnMu.Lock()
+	defer s.turnMu.Unlock()
+	if s.turns[group] == mine {
+		delete(s.turns, group)
+	}
 }
 
 // engine starts the node's engine on first use.
