@@ -40,11 +40,12 @@
 #   partitions); the top 25 functions go to bench/results/skiff-compare-profile.txt.
 #
 # The machine is shared (2 cores, others compiling): before every run the
-# script waits up to IDLE_WAIT seconds until the CPU is less than IDLE_BUSY %
-# busy; each run reports the CPU the broker, the load tool and everybody else
-# used; a run in which others took more than DISTURBED cores on average is
-# discarded and run again (up to RETRIES times, at most RETRY_BUDGET retries
-# in all), or else kept, marked disturbed and left out of the median. After
+# script waits up to IDLE_WAIT seconds (WAIT_BUDGET seconds in all) until the
+# CPU is less than IDLE_BUSY % busy; each run reports the CPU the broker, the
+# load tool and everybody else used; a run in which others took more than
+# DISTURBED cores on average is discarded and run again (up to RETRIES times,
+# at most RETRY_BUDGET retries in all), or else kept, marked disturbed and
+# left out of the median if another round has an undisturbed one. After
 # TIME_BUDGET seconds the script stops waiting and retrying, so a busy
 # machine cannot make a run take much longer than that.
 #
@@ -64,16 +65,16 @@
 #
 # QUICK=1: small runs, no retries, for developing this script (a few minutes).
 # Settings by environment: ROUNDS RECORDS_100 RECORDS_1K LAT_RATE LAT_SECONDS
-# IDLE_WAIT IDLE_BUSY IDLE_SETTLE DISTURBED RETRIES RETRY_BUDGET TIME_BUDGET
+# IDLE_WAIT WAIT_BUDGET IDLE_BUSY IDLE_SETTLE DISTURBED RETRIES RETRY_BUDGET TIME_BUDGET
 # BROKERS ("skiff kafka kfake") SKIFF_SRC OUT_DIR (bench/results) README (README.md;
 # empty: leave it) KEEP_TMP=1 (keep the temp dir and the logs).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 if [[ ${QUICK:-} == 1 ]]; then
-	defaults=(100000 20000 3 0 0 2 3)
+	defaults=(100000 20000 3 0 0 2 3 20)
 else
-	defaults=(2000000 300000 15 1 6 45 5)
+	defaults=(2000000 300000 15 1 6 30 5 300)
 fi
 RECORDS_100=${RECORDS_100:-${defaults[0]}}
 RECORDS_1K=${RECORDS_1K:-${defaults[1]}}
@@ -82,6 +83,7 @@ RETRIES=${RETRIES:-${defaults[3]}}
 RETRY_BUDGET=${RETRY_BUDGET:-${defaults[4]}}
 IDLE_WAIT=${IDLE_WAIT:-${defaults[5]}}
 IDLE_SETTLE=${IDLE_SETTLE:-${defaults[6]}}
+WAIT_BUDGET=${WAIT_BUDGET:-${defaults[7]}}
 ROUNDS=${ROUNDS:-1}
 LAT_RATE=${LAT_RATE:-20000}
 IDLE_BUSY=${IDLE_BUSY:-25}
@@ -113,15 +115,22 @@ machine+=";kafka=$(ls compat-tests/reference/lib 2>/dev/null | sed -n 's/^kafka_
 # Skiff is built from the last commit (others may be editing the work tree),
 # unless SKIFF_SRC=tree; the load tools always from the work tree.
 log "building into $tmp"
-if [[ ${SKIFF_SRC:-head} == tree ]]; then
+build_tree() {
 	machine+=";commit=$(git rev-parse --short HEAD) plus the work tree's changes"
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/skiff" ./cmd/skiff
+}
+if [[ ${SKIFF_SRC:-head} == tree ]]; then
+	build_tree
 else
 	commit=$(git rev-parse --short HEAD)
-	machine+=";commit=$commit"
 	mkdir "$tmp/src"
 	git archive "$commit" | tar -x -C "$tmp/src"
-	(cd "$tmp/src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/skiff" ./cmd/skiff)
+	if (cd "$tmp/src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/skiff" ./cmd/skiff); then
+		machine+=";commit=$commit"
+	else
+		log "commit $commit does not build (above); measuring the work tree instead"
+		build_tree
+	fi
 	rm -rf "$tmp/src"
 fi
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/kfake" ./bench/cmd/kfake
@@ -147,17 +156,20 @@ cpu_busy_percent() {
 
 over_budget() { ((SECONDS >= TIME_BUDGET)); }
 
-# wait_idle waits until the machine is quiet, for at most IDLE_WAIT seconds
-# (not at all once the time budget is spent).
+# wait_idle waits until the machine is quiet, for at most IDLE_WAIT seconds,
+# and WAIT_BUDGET seconds over the whole run (not at all once the time budget
+# is spent).
+waited=0
 wait_idle() {
-	local start=$SECONDS busy
+	local start=$SECONDS busy limit=$((IDLE_WAIT < WAIT_BUDGET - waited ? IDLE_WAIT : WAIT_BUDGET - waited))
 	over_budget && return 0
 	while busy=$(cpu_busy_percent); ((busy >= IDLE_BUSY)); do
-		if ((SECONDS - start >= IDLE_WAIT)); then
-			log "  machine still ${busy}% busy after ${IDLE_WAIT}s; running anyway (others' CPU is recorded)"
+		if ((SECONDS - start >= limit)); then
+			log "  machine still ${busy}% busy after $((SECONDS - start))s; running anyway (others' CPU is recorded)"
 			break
 		fi
 	done
+	waited=$((waited + SECONDS - start))
 }
 
 free_port() {
@@ -415,7 +427,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	fi
 	for b in "${order[@]}"; do session "$b"; done
 done
-log "measured in ${SECONDS}s ($retries_used retries)"
+log "measured in ${SECONDS}s ($retries_used retries, ${waited}s waiting for a quiet machine)"
 
 settings="rounds=$ROUNDS;records_100B=$RECORDS_100;records_1KiB=$RECORDS_1K;latency_rate=$LAT_RATE;latency_seconds=$LAT_SECONDS"
 settings+=";disturbed_cores=$DISTURBED;retries=$RETRIES;quick=$QUICK"
