@@ -21,6 +21,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/skiffstream/skiff/protocol"
 )
 
 // Tests of SmartModules inside the broker: produce time, read-time views and
@@ -458,4 +460,71 @@ func TestSmartModuleDeployLookback(t *testing.T) {
 	if got := values(readAllRecords(t, s.addr(), "counts", 2)); !slices.Equal(got, []string{"4", "4"}) {
 		t.Fatalf("counts after restart %q, want [4 4]: the last 3 replayed again, then 1", got)
 	}
+}
+
+// TestSmartModuleHostileAtProduce: a produce-time module that loops
+// forever, exhausts its memory, panics, fails or writes to a topic that is
+// not an output costs the producer that batch (INVALID_RECORD, with the
+// reason in the message) and nothing else: nothing of the batch is stored
+// and the next batch goes through on a fresh instance.
+func TestSmartModuleHostileAtProduce(t *testing.T) {
+	tb := startTestBroker(t, "", func(c *Config) {
+		c.TransformCacheDir = wasmCache()
+		c.TransformBatchTimeout = 500 * time.Millisecond
+	})
+	srv := httptest.NewServer(tb.AdminHandler())
+	t.Cleanup(srv.Close)
+	s := &smTest{testBroker: tb, admin: srv.URL, c: newClient(t, tb.addr())}
+	s.do(t, "POST", "/v1/smartmodules/hostile", wasmModule(t, ".", "./transforms/testdata/hostile"), http.StatusCreated)
+	createTopic(t, s.c, "h", 1, cfgIngestTransforms, "transforms:\n  - uses: hostile\n")
+	p := newClient(t, s.addr(), kgo.DefaultProduceTopic("h"), kgo.DisableIdempotentWrite(), kgo.RecordRetries(0))
+	stored := 0
+	for _, c := range []struct{ value, want string }{
+		{"spin", "time limit"},
+		{"bomb", "memory limit"},
+		{"panic", "hostile module panics on purpose"},
+		{"error", "hostile module fails on purpose"},
+		{"nope", "not an output"},
+		{"fine", ""},
+	} {
+		req := kmsg.NewPtrProduceRequest()
+		req.Acks, req.TimeoutMillis = -1, 10000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = "h"
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Records = testBatchBytes(t, c.value)
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp := send[*kmsg.ProduceResponse](t, p, req)
+		got := resp.Topics[0].Partitions[0]
+		msg := ""
+		if got.ErrorMessage != nil {
+			msg = *got.ErrorMessage
+		}
+		if c.want == "" {
+			if got.ErrorCode != 0 {
+				t.Fatalf("%s after the hostile batches: %s %s", c.value, errName(got.ErrorCode), msg)
+			}
+			stored++
+			continue
+		}
+		if got.ErrorCode != kerr.InvalidRecord.Code || !strings.Contains(msg, c.want) {
+			t.Fatalf("%s: %s %q, want INVALID_RECORD mentioning %q", c.value, errName(got.ErrorCode), msg, c.want)
+		}
+	}
+	if _, hw := s.topic("h").parts[0].Offsets(); hw != int64(stored) {
+		t.Fatalf("%d records stored, want %d", hw, stored)
+	}
+}
+
+// testBatchBytes is a batch of one record with the given value.
+func testBatchBytes(t testing.TB, value string) []byte {
+	t.Helper()
+	now := time.Now().UnixMilli()
+	b, err := protocol.BuildBatch(protocol.BatchHeader{BaseTimestamp: now, MaxTimestamp: now, ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1},
+		[]protocol.Record{{Value: []byte(value)}}, protocol.CodecNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
