@@ -601,3 +601,44 @@ func TestConsumerGroupRestart(t *testing.T) {
 		t.Fatalf("committed offset after the restart: %d", p.Offset)
 	}
 }
+
+// TestConsumerGroupOffsetsRetention: a consumer group's offsets of topics
+// its members subscribe to never expire; others expire the retention after
+// their commit; the group goes once it has no members and no offsets.
+func TestConsumerGroupOffsetsRetention(t *testing.T) {
+	tb := startTestBroker(t, "", fastConsumerGroups, slowExpiry)
+	cl := newClient(t, tb.addr())
+	createTopic(t, cl, "kept", 1)
+	createTopic(t, cl, "dropped", 1)
+	c := dialRaw(t, tb.addr())
+	const g = "retention-group"
+	a := cgOK(t, c, cgJoin(g, "m", "kept", "dropped"))
+	expectCode(t, "commit kept", commitRaw(t, c, 9, g, "m", a.MemberEpoch, "kept", 0, 4, nil), 0)
+	expectCode(t, "commit dropped", commitRaw(t, c, 9, g, "m", a.MemberEpoch, "dropped", 0, 6, nil), 0)
+	hb := cgReq(g, "m", a.MemberEpoch)
+	hb.SubscribedTopicNames = []string{"kept"}
+	cgOK(t, c, hb)
+
+	later := time.Now().Add(2 * time.Hour)
+	tb.groups.expireOffsets(later)
+	checkFor(t, 5*time.Second, func() string {
+		if got := committedTopics(tb, g); !slices.Equal(got, []string{"kept-0"}) {
+			return fmt.Sprintf("offsets after the retention: %v, want only the subscribed kept-0", got)
+		}
+		return ""
+	})
+	cgOK(t, c, cgReq(g, "m", -1))
+	tb.groups.expireOffsets(later)
+	checkFor(t, 5*time.Second, func() string {
+		if got := committedTopics(tb, g); len(got) != 0 {
+			return fmt.Sprintf("offsets of the empty group after the retention: %v", got)
+		}
+		if len(tb.groups.store.ConsumerGroups()) != 0 {
+			return "consumer group still stored"
+		}
+		return ""
+	})
+	if d := cgDescribe(t, c, g); d.ErrorCode != kerr.GroupIDNotFound.Code {
+		t.Fatalf("expired group: %s", errName(d.ErrorCode))
+	}
+}
