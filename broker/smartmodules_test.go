@@ -528,3 +528,55 @@ func testBatchBytes(t testing.TB, value string) []byte {
 	}
 	return b
 }
+
+// TestSmartModuleDeployExactlyOnce: a deployment that stops after writing
+// its outputs and before committing its progress (as a crash would) writes
+// nothing twice when it starts again: the replayed batches are duplicates
+// of its producer id and sequences at each output partition.
+func TestSmartModuleDeployExactlyOnce(t *testing.T) {
+	dir := t.TempDir()
+	s := startSMTest(t, dir)
+	s.storeModule(t, "split", "word-split")
+	createTopic(t, s.c, "lines", 1)
+	createTopic(t, s.c, "words", 1)
+	p := newClient(t, s.addr(), kgo.DefaultProduceTopic("lines"))
+	for i := range 10 { // ten batches: more than one round
+		if err := p.ProduceSync(ctxT(t), &kgo.Record{Value: []byte(fmt.Sprintf("w%d x%d", i, i))}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	crashed := make(chan struct{})
+	var once sync.Once
+	deployTestHookAfterAppend = func(string) error {
+		err := errors.New("crash")
+		once.Do(func() { close(crashed) })
+		return err
+	}
+	t.Cleanup(func() { deployTestHookAfterAppend = nil })
+	body, _ := json.Marshal(DeployRequest{Name: "eo", Input: "lines", Outputs: []string{"words"}, Module: "split"})
+	s.do(t, "POST", "/v1/transforms", body, http.StatusCreated)
+	select {
+	case <-crashed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the deployment wrote nothing")
+	}
+	if got := readAllRecords(t, s.addr(), "words", 8); len(got) != 8 {
+		t.Fatalf("before the crash: %d words, want 8 (one round of 4 lines)", len(got))
+	}
+	s.Close()
+	deployTestHookAfterAppend = nil
+	s = startSMTest(t, dir)
+	got := readAllRecords(t, s.addr(), "words", 20)
+	if extra := readRecordsFor(t, s.addr(), "words", 21, time.Second); len(extra) != 20 {
+		t.Fatalf("after the replay: %d words, want 20 exactly", len(extra))
+	}
+	for i, r := range got {
+		want := fmt.Sprintf("w%d", i/2)
+		if i%2 == 1 {
+			want = fmt.Sprintf("x%d", i/2)
+		}
+		if string(r.Value) != want || r.Offset != int64(i) {
+			t.Fatalf("word %d: %q at %d, want %q at %d", i, r.Value, r.Offset, want, i)
+		}
+	}
+}

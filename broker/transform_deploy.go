@@ -183,7 +183,7 @@ func (r *deployRun) work(dp *deployPart) {
 	log := r.d.b.log.With("transform", r.meta.Name, "partition", dp.partition)
 	group := progressGroup(r.meta.Name)
 	tp := raftlog.TopicPartition{Topic: r.meta.Input, Partition: dp.partition}
-	offset := int64(-1)
+	offset, pid := int64(-1), int64(-1)
 	backoff := func(d time.Duration) bool {
 		select {
 		case <-r.ctx.Done():
@@ -212,7 +212,7 @@ func (r *deployRun) work(dp *deployPart) {
 		}
 		if offset < 0 {
 			var err error
-			if offset, err = r.startOffset(p, group, tp); err != nil {
+			if offset, pid, err = r.startOffset(p, group, tp); err != nil {
 				dp.set("retrying", err)
 				if !backoff(time.Second) {
 					return
@@ -255,7 +255,10 @@ func (r *deployRun) work(dp *deployPart) {
 			continue
 		}
 		dp.set("running", nil)
-		next, err := r.processBatches(dp, recs, offset)
+		next, err := r.processBatches(dp, recs, offset, pid)
+		if errors.Is(err, errTestCrash) {
+			return
+		}
 		if err != nil {
 			var fatal *fatalTransformError
 			if errors.As(err, &fatal) {
@@ -271,8 +274,7 @@ func (r *deployRun) work(dp *deployPart) {
 			continue
 		}
 		if next > offset {
-			f := r.d.b.groups.store.Commit(group, []raftlog.OffsetCommit{{TopicPartition: tp, Committed: raftlog.Committed{Offset: next, LeaderEpoch: -1, CommitTime: time.Now().UnixMilli()}}})
-			if err := f.Wait(); err != nil {
+			if err := r.commit(group, tp, next, pid); err != nil {
 				dp.set("retrying", err)
 				if !backoff(time.Second) {
 					return
@@ -354,11 +356,43 @@ type fatalTransformError struct{ err error }
 func (e *fatalTransformError) Error() string { return e.err.Error() }
 func (e *fatalTransformError) Unwrap() error { return e.err }
 
-// startOffset is the committed progress, or the deployment's --from-offset.
-func (r *deployRun) startOffset(p *raftlog.Partition, group string, tp raftlog.TopicPartition) (int64, error) {
-	if c, ok := r.d.b.groups.store.Fetch(group, tp); ok && c.Offset >= 0 {
-		return c.Offset, nil
+// startOffset is the committed progress, or the deployment's
+// --from-offset, and the producer id this input partition writes its
+// outputs with. A new id is committed with the start offset before anything
+// is written, so that a replay after a crash writes with the same id.
+func (r *deployRun) startOffset(p *raftlog.Partition, group string, tp raftlog.TopicPartition) (int64, int64, error) {
+	c, ok := r.d.b.groups.store.Fetch(group, tp)
+	if ok && c.Offset >= 0 {
+		if pid, err := strconv.ParseInt(strings.TrimPrefix(c.Metadata, "pid="), 10, 64); err == nil {
+			return c.Offset, pid, nil
+		}
 	}
+	start, err := r.fromOffset(p)
+	if err != nil {
+		return 0, 0, err
+	}
+	if ok && c.Offset >= 0 {
+		start = c.Offset // progress from before producer ids
+	}
+	pid, err := r.d.b.ctrl.AllocateProducerID()
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := r.commit(group, tp, start, pid); err != nil {
+		return 0, 0, err
+	}
+	return start, pid, nil
+}
+
+// commit records a partition's progress through Raft.
+func (r *deployRun) commit(group string, tp raftlog.TopicPartition, offset, pid int64) error {
+	return r.d.b.groups.store.Commit(group, []raftlog.OffsetCommit{{TopicPartition: tp, Committed: raftlog.Committed{
+		Offset: offset, LeaderEpoch: -1, CommitTime: time.Now().UnixMilli(), Metadata: "pid=" + strconv.FormatInt(pid, 10),
+	}}}).Wait()
+}
+
+// fromOffset is where a partition without progress starts.
+func (r *deployRun) fromOffset(p *raftlog.Partition) (int64, error) {
 	logStart, hw := p.Offsets()
 	from := r.meta.FromOffset
 	switch {
@@ -380,17 +414,44 @@ func (r *deployRun) startOffset(p *raftlog.Partition, group string, tp raftlog.T
 	return 0, fmt.Errorf("from-offset %q: want earliest, latest or @<unix millis>", from)
 }
 
-// processBatches runs the batches read from offset on through the chain,
-// appends the outputs and waits for them. It returns the offset after the
-// last batch done.
-func (r *deployRun) processBatches(dp *deployPart, recs []byte, offset int64) (int64, error) {
+// roundBatches bounds the input batches processed between two progress
+// commits. A replay after a crash re-sends at most this many batches to
+// each output partition, which the idempotent-producer window (the last 5
+// batches of each producer, raftlog) recognises as duplicates.
+const roundBatches = 4
+
+// errTestCrash lets a test stop a worker between its appends and its
+// commit, as a crash would.
+var errTestCrash = errors.New("test crash")
+
+// deployTestHookAfterAppend, when set, runs after a round's appends; an
+// error ends the worker there.
+var deployTestHookAfterAppend func(name string) error
+
+// processBatches runs up to roundBatches input batches read from offset on
+// through the chain, appends the outputs and waits for them. It returns
+// the offset after the last batch done.
+//
+// Exactly once: every input batch is written to every output partition it
+// may reach (each output topic's partition of the input's number, and the
+// dead-letter topic's) as one batch of the input partition's producer id
+// whose sequence numbers are the input offsets, even when it holds no
+// record (it then records the sequence only). Replayed after a crash, the
+// same batch is a duplicate there and is not stored again.
+func (r *deployRun) processBatches(dp *deployPart, recs []byte, offset, pid int64) (int64, error) {
 	next := offset
 	type pending struct {
 		fut   *raftlog.AppendFuture
 		topic string
 	}
 	var waits []pending
-	for len(recs) > 0 {
+	targets := append([]string(nil), r.meta.Outputs...)
+	_, dlTopic, dl := strings.Cut(r.meta.Policy, "dead-letter:")
+	if dl {
+		targets = append(targets, dlTopic)
+	}
+	done := 0
+	for len(recs) > 0 && done < roundBatches {
 		h, err := protocol.ParseBatchHeader(recs)
 		if err != nil || h.TotalSize() > len(recs) {
 			break
@@ -407,6 +468,7 @@ func (r *deployRun) processBatches(dp *deployPart, recs []byte, offset int64) (i
 			return next, &fatalTransformError{fmt.Errorf("input batch at offset %d: %w", h.BaseOffset, err)}
 		}
 		// Records before offset were done in an earlier round.
+		first := max(h.BaseOffset, offset)
 		skip := 0
 		for skip < len(batch.Records) && h.BaseOffset+int64(batch.Records[skip].OffsetDelta) < offset {
 			skip++
@@ -421,46 +483,50 @@ func (r *deployRun) processBatches(dp *deployPart, recs []byte, offset int64) (i
 		}
 		dp.recordsIn.Add(int64(len(batch.Records)))
 		dp.recordsOut.Add(int64(len(res.Outputs)))
-		byTopic := make([][]protocol.Record, len(r.meta.Outputs))
+		byTarget := make([][]protocol.Record, len(targets))
 		for _, o := range res.Outputs {
-			byTopic[o.Topic] = append(byTopic[o.Topic], o.Record)
+			byTarget[o.Topic] = append(byTarget[o.Topic], o.Record)
 		}
-		for i, out := range byTopic {
-			if len(out) == 0 {
-				continue
-			}
-			fut, err := r.appendTo(r.meta.Outputs[i], dp.partition, h, out)
-			if err != nil {
-				return next, err
-			}
-			waits = append(waits, pending{fut, r.meta.Outputs[i]})
+		for _, f := range res.DeadLetters {
+			in := batch.Records[f.Input]
+			byTarget[len(targets)-1] = append(byTarget[len(targets)-1], chain.DeadLetterRecord(in, f, r.meta.Input, dp.partition, h.BaseOffset+int64(in.OffsetDelta)))
 		}
-		if len(res.DeadLetters) > 0 {
-			_, dlTopic, _ := strings.Cut(r.meta.Policy, ":")
-			dead := make([]protocol.Record, len(res.DeadLetters))
-			for i, dl := range res.DeadLetters {
-				in := batch.Records[dl.Input]
-				dead[i] = chain.DeadLetterRecord(in, dl, r.meta.Input, dp.partition, h.BaseOffset+int64(in.OffsetDelta))
-			}
-			fut, err := r.appendTo(dlTopic, dp.partition, h, dead)
+		seq := outputSeq{pid: pid, first: first, last: last}
+		for i, out := range byTarget {
+			fut, err := r.appendTo(targets[i], dp.partition, h, out, seq)
 			if err != nil {
-				return next, err
+				return offset, err
 			}
-			waits = append(waits, pending{fut, dlTopic})
+			waits = append(waits, pending{fut, targets[i]})
 		}
 		next = last + 1
+		done++
 	}
 	for _, w := range waits {
 		if res := w.fut.Wait(); res.Err != nil {
 			return offset, fmt.Errorf("append to %s: %w", w.topic, res.Err)
 		}
 	}
+	if hook := deployTestHookAfterAppend; hook != nil && len(waits) > 0 {
+		if err := hook(r.meta.Name); err != nil {
+			return offset, errTestCrash
+		}
+	}
 	return next, nil
 }
 
-// appendTo appends records (timestamps relative to in's base timestamp) to
-// the partition of topic numbered like the input's, modulo its count.
-func (r *deployRun) appendTo(topic string, partition int32, in protocol.BatchHeader, recs []protocol.Record) (*raftlog.AppendFuture, error) {
+// outputSeq is the idempotent-producer identity of the outputs of one input
+// batch: the input partition's producer id, and the input offsets it covers
+// as sequence numbers (modulo 2^31, as Kafka's sequences wrap).
+type outputSeq struct {
+	pid         int64
+	first, last int64
+}
+
+// appendTo appends records (timestamps relative to in's base timestamp)
+// to the partition of topic numbered like the input's, modulo its count, as
+// the batch of seq (with no record, the sequence alone).
+func (r *deployRun) appendTo(topic string, partition int32, in protocol.BatchHeader, recs []protocol.Record, seq outputSeq) (*raftlog.AppendFuture, error) {
 	t := r.d.b.topic(topic)
 	if t == nil || len(t.parts) == 0 {
 		return nil, fmt.Errorf("output topic %s does not exist", topic)
@@ -469,7 +535,16 @@ func (r *deployRun) appendTo(topic string, partition int32, in protocol.BatchHea
 	if p == nil {
 		return nil, fmt.Errorf("output topic %s partition %d is not open", topic, int(partition)%len(t.parts))
 	}
-	h := protocol.BatchHeader{BaseTimestamp: in.BaseTimestamp, MaxTimestamp: in.BaseTimestamp, ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}
+	h := protocol.BatchHeader{BaseTimestamp: in.BaseTimestamp, MaxTimestamp: in.BaseTimestamp,
+		ProducerID: seq.pid, ProducerEpoch: 0, BaseSequence: int32(seq.first & math.MaxInt32)}
+	seqDelta := int32(seq.last - seq.first)
+	if len(recs) == 0 {
+		empty, err := protocol.BuildSparseBatch(h, nil, protocol.CodecNone, -1)
+		if err != nil {
+			return nil, err
+		}
+		return p.AppendTransformed(empty, seqDelta), nil
+	}
 	for _, rec := range recs {
 		h.MaxTimestamp = max(h.MaxTimestamp, in.BaseTimestamp+rec.TimestampDelta)
 	}
@@ -480,7 +555,7 @@ func (r *deployRun) appendTo(topic string, partition int32, in protocol.BatchHea
 	if t.cfg.logAppendTime {
 		protocol.SetLogAppendTime(batch, time.Now().UnixMilli())
 	}
-	return p.Append(batch), nil
+	return p.AppendTransformed(batch, seqDelta), nil
 }
 
 // TransformStatus is what `skiff transform describe` shows.
