@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/skiffstream/skiff/compat-tests/harness"
 )
@@ -35,8 +34,8 @@ func TestCompatGroupJava(t *testing.T) {
 // TestCompatGroupJavaConsumerProtocol runs the same Java members with
 // group.protocol=consumer (KIP-848): the broker assigns (its default uniform assignor)
 // and reconciles incrementally, so members that stay keep their partitions, and the
-// broker's session timeout (Kafka's default 45s) decides when the killed member's
-// partitions move.
+// broker's session timeout (here 6s, as the classic runs use; Kafka's default is
+// 45s) decides when the killed member's partitions move.
 func TestCompatGroupJavaConsumerProtocol(t *testing.T) {
 	harness.Require(t, "java")
 	jar := needBuilt(t, filepath.Join("java", "target", "skiff-compat-java.jar"))
@@ -48,7 +47,9 @@ func TestCompatGroupJavaConsumerProtocol(t *testing.T) {
 		assignor:         "uniform (consumer protocol, server-side)",
 		cooperative:      true,
 		consumerProtocol: true,
-		sessionTimeout:   45 * time.Second,
+		sessionTimeout:   groupSessionTimeout,
+		serverArgs: []string{"--group-consumer-session-timeout", groupSessionTimeout.String(),
+			"--group-consumer-heartbeat-interval", "500ms"},
 		start: func(g *groupRun, id string) (groupMember, error) {
 			return startProcMember(g, id, argv, nil)
 		},

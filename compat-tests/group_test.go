@@ -90,6 +90,7 @@ type groupClient struct {
 	// broker assigns and its group.consumer.session.timeout.ms (sessionTimeout) applies.
 	consumerProtocol bool
 	sessionTimeout   time.Duration // 0: groupSessionTimeout
+	serverArgs       []string      // extra `skiff server` flags
 	// start starts member id ("a", "b", …) with client.id g.clientID(id); it is
 	// stopped, if still running, when the test (g.t) ends.
 	start func(g *groupRun, id string) (groupMember, error)
@@ -128,7 +129,7 @@ func (g *groupRun) clientID(id string) string { return "compat-group-" + g.clien
 // runGroupScenario runs the scenario for one client; see the comment at the top.
 func runGroupScenario(t *testing.T, c groupClient) {
 	began := time.Now()
-	s := harness.Start(t)
+	s := harness.Start(t, harness.WithArgs(c.serverArgs...))
 	g := &groupRun{
 		t:      t,
 		s:      s,

@@ -41,6 +41,8 @@ type serverSettings struct {
 	RetentionBytes   int64  `yaml:"log-retention-bytes"`
 	RetentionCheck   string `yaml:"retention-check-interval"`
 	OffsetsRetention int    `yaml:"offsets-retention-minutes"`
+	CGSession        string `yaml:"group-consumer-session-timeout"`
+	CGHeartbeat      string `yaml:"group-consumer-heartbeat-interval"`
 	TransformMemMiB  int    `yaml:"smartmodule-memory-mib"`
 	TransformTimeout string `yaml:"smartmodule-batch-timeout"`
 }
@@ -54,6 +56,7 @@ func defaultServerSettings() serverSettings {
 		RetentionMs: d.LogRetentionMs, RetentionBytes: d.LogRetentionBytes, RetentionCheck: d.RetentionCheckInterval.String(),
 		OffsetsRetention: int(d.OffsetsRetention / time.Minute),
 		TransformMemMiB:  16, TransformTimeout: "5s",
+		CGSession: d.ConsumerGroupSessionTimeout.String(), CGHeartbeat: d.ConsumerGroupHeartbeatInterval.String(),
 	}
 }
 
@@ -75,6 +78,8 @@ func bindServerFlags(fs *flag.FlagSet, s *serverSettings) *string {
 	fs.Int64Var(&s.RetentionMs, "log-retention-ms", s.RetentionMs, "default retention.ms of topics (-1: forever)")
 	fs.Int64Var(&s.RetentionBytes, "log-retention-bytes", s.RetentionBytes, "default retention.bytes of topics (-1: unlimited)")
 	fs.StringVar(&s.RetentionCheck, "retention-check-interval", s.RetentionCheck, "how often retention runs")
+	fs.StringVar(&s.CGSession, "group-consumer-session-timeout", s.CGSession, "consumer-protocol (KIP-848) groups: a member silent this long is removed (group.consumer.session.timeout.ms)")
+	fs.StringVar(&s.CGHeartbeat, "group-consumer-heartbeat-interval", s.CGHeartbeat, "consumer-protocol (KIP-848) groups: how often members heartbeat (group.consumer.heartbeat.interval.ms)")
 	fs.IntVar(&s.TransformMemMiB, "smartmodule-memory-mib", s.TransformMemMiB, "memory limit of each SmartModule instance, in MiB")
 	fs.StringVar(&s.TransformTimeout, "smartmodule-batch-timeout", s.TransformTimeout, "time limit of a SmartModule on one batch; a module still running then is stopped")
 	fs.IntVar(&s.OffsetsRetention, "offsets-retention-minutes", s.OffsetsRetention, "committed offsets of a group empty this long expire (offsets.retention.minutes)")
@@ -145,6 +150,12 @@ func (s serverSettings) brokerConfig(log *slog.Logger) (broker.Config, error) {
 	}
 	c.RetentionCheckInterval = d
 	c.OffsetsRetention = time.Duration(s.OffsetsRetention) * time.Minute
+	if c.ConsumerGroupSessionTimeout, err = time.ParseDuration(s.CGSession); err != nil || c.ConsumerGroupSessionTimeout <= 0 {
+		return c, fmt.Errorf("group-consumer-session-timeout %q: want a duration such as 45s", s.CGSession)
+	}
+	if c.ConsumerGroupHeartbeatInterval, err = time.ParseDuration(s.CGHeartbeat); err != nil || c.ConsumerGroupHeartbeatInterval <= 0 || c.ConsumerGroupHeartbeatInterval >= c.ConsumerGroupSessionTimeout {
+		return c, fmt.Errorf("group-consumer-heartbeat-interval %q: want a duration shorter than the session timeout, such as 5s", s.CGHeartbeat)
+	}
 	if s.TransformMemMiB < 1 || s.TransformMemMiB > 4096 {
 		return c, errors.New("smartmodule-memory-mib must be between 1 and 4096")
 	}
