@@ -33,8 +33,9 @@
 #   every broker here: LAT_SECONDS of 100-byte records, acks=all, 6
 #   partitions, the first second left out (a warm-up: connections, metadata,
 #   the JIT), with ProducerPerformance --throughput (whole milliseconds) and
-#   skiff-load --rate (100 µs buckets). p50, p99, p99.9 of the time from
-#   send to acknowledgement.
+#   skiff-load --rate (100 µs buckets), both with linger 0 so that the
+#   clients' batching delay (5 ms and 10 ms by default) does not hide the
+#   broker's. p50, p99, p99.9 of the time from send to acknowledgement.
 # - Skiff only: a CPU profile (/debug/pprof on --metrics-listen) during an
 #   extra, uncounted franz-go produce run of 100-byte records (acks=all, 6
 #   partitions); the top 25 functions go to bench/results/skiff-compare-profile.txt.
@@ -326,14 +327,16 @@ delete_topic() { "$tmp/skiff-load" --brokers "$addr" --topic "$1" --admin delete
 
 records_for() { if (($1 >= 1024)); then echo "$RECORDS_1K"; else echo "$RECORDS_100"; fi; }
 
-# perf_produce SIZE ACKS PARTITIONS RECORDS [THROUGHPUT WARMUP]: Kafka's
-# producer perf test into a new $topic.
+# perf_produce SIZE ACKS PARTITIONS RECORDS [THROUGHPUT WARMUP PROPERTY...]:
+# Kafka's producer perf test into a new $topic.
 perf_produce() {
-	"$tmp/skiff-load" --brokers "$addr" --topic "$topic" --partitions "$3" --admin create >&2
-	"$tmp/bench-compare" perf --kind producer --broker-pid "$broker_pid" --record-size "$1" --label "$broker" -- \
+	local size=$1 acks=$2 parts=$3 records=$4 throughput=${5:--1} warmup=${6:-}
+	shift $(($# < 6 ? $# : 6))
+	"$tmp/skiff-load" --brokers "$addr" --topic "$topic" --partitions "$parts" --admin create >&2
+	"$tmp/bench-compare" perf --kind producer --broker-pid "$broker_pid" --record-size "$size" --label "$broker" -- \
 		bash "$kafka_sh" tool kafka-producer-perf-test --bootstrap-server "$addr" --topic "$topic" \
-		--num-records "$4" --record-size "$1" --throughput "${5:--1}" ${6:+--warmup-records "$6"} \
-		--command-property acks="$2" client.id=bench-compare
+		--num-records "$records" --record-size "$size" --throughput "$throughput" ${warmup:+--warmup-records "$warmup"} \
+		--command-property acks="$acks" client.id=bench-compare "$@"
 }
 
 # perf_consume SIZE RECORDS: Kafka's consumer perf test, reading $topic in a new group.
@@ -378,8 +381,8 @@ session() {
 		done
 	done
 	n=$((LAT_RATE * LAT_SECONDS))
-	run_load latency perf-test 100 all 6 "$LAT_RATE" perf_produce 100 all 6 "$n" "$LAT_RATE" "$LAT_RATE"
-	run_load latency franz-go 100 all 6 "$LAT_RATE" franz_go 100 all 6 "$n" --rate "$LAT_RATE" --warmup 1s
+	run_load latency perf-test 100 all 6 "$LAT_RATE" perf_produce 100 all 6 "$n" "$LAT_RATE" "$LAT_RATE" linger.ms=0
+	run_load latency franz-go 100 all 6 "$LAT_RATE" franz_go 100 all 6 "$n" --rate "$LAT_RATE" --warmup 1s --linger 0
 	loaded=$(rss_kb "$broker_pid" VmHWM)
 	read -r install_bytes install <<<"$(install_size)"
 	log "  loaded RSS (peak) $((loaded / 1024)) MB; install $((install_bytes / 1000000)) MB ($install)"
@@ -431,7 +434,7 @@ log "measured in ${SECONDS}s ($retries_used retries, ${waited}s waiting for a qu
 
 settings="rounds=$ROUNDS;records_100B=$RECORDS_100;records_1KiB=$RECORDS_1K;latency_rate=$LAT_RATE;latency_seconds=$LAT_SECONDS"
 settings+=";disturbed_cores=$DISTURBED;retries=$RETRIES;quick=$QUICK"
-method="each broker fresh and alone on loopback (skiff server on a new data dir, fsyncing; Kafka 4.4 KRaft single node as shipped, 1 GiB heap; kfake in memory), one broker at a time; producer perf test and franz-go into a new topic per run; consumers read back what the acks=all run produced; latency at a fixed rate with the first second left out; medians over rounds; runs disturbed by other processes retried (method: top of bench/compare.sh)"
+method="each broker fresh and alone on loopback (skiff server on a new data dir, fsyncing; Kafka 4.4 KRaft single node as shipped, 1 GiB heap; kfake in memory), one broker at a time; producer perf test and franz-go with their default settings into a new topic per run; consumers read back what the acks=all run produced; latency at a fixed rate with linger 0 and the first second left out; medians over rounds; runs disturbed by other processes retried (method: top of bench/compare.sh)"
 mkdir -p "$OUT_DIR"
 profile_args=()
 if [[ -s $tmp/profile.txt ]]; then

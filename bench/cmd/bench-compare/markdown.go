@@ -56,9 +56,9 @@ func machineLine(rep *report) string {
 	if _, err := fmt.Sscan(mem, &kb); err == nil && kb > 0 {
 		mem = fmt.Sprintf("%.0f GB", kb/1024/1024)
 	}
-	return fmt.Sprintf("Absolute numbers are from one machine: %s cores (%s), %s RAM, Linux %s; %s; %s, %s; "+
-		"commit %s. Ratios are Skiff's figure over the peer's, all measured in the same run.",
-		get("nproc"), get("cpu"), mem, get("kernel"), get("date"), get("go"), get("java"), get("commit"))
+	return fmt.Sprintf("Absolute numbers are from one machine: %s cores (%s), %s RAM, Linux %s; %s; %s, %s, Apache Kafka %s; "+
+		"Skiff at commit %s. Ratios are Skiff's figure over the peer's, all measured in the same run.",
+		get("nproc"), get("cpu"), mem, get("kernel"), get("date"), get("go"), get("java"), get("kafka"), get("commit"))
 }
 
 func settingsText(s map[string]string) string {

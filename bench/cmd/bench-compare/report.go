@@ -246,7 +246,7 @@ func measurements(x runLine) []measurement {
 			}{{"p50", p.AckP50Ms}, {"p99", p.AckP99Ms}, {"p99.9", p.AckP999Ms}} {
 				out = append(out, measurement{
 					fmt.Sprintf("latency.%s.%s", x.Tool, q.name), "latency",
-					fmt.Sprintf("%s produce latency %s at %d rec/s (%s, acks=%s, %s)",
+					fmt.Sprintf("%s produce latency %s at %d rec/s (%s, acks=%s, %s, linger 0)",
 						toolName[x.Tool], q.name, x.Rate, sizeName(x.RecordSize), x.Acks, partitionsName(x.Partitions)),
 					"ms", "lower", []int{groupOrder["latency"], tool, i}, sample{value: q.v, disturbed: x.Disturbed, saturated: saturated}})
 			}

@@ -97,7 +97,7 @@ func TestMarkdown(t *testing.T) {
 	md := markdown(rep)
 	for _, want := range []string{
 		"2 cores (Test CPU), 24 GB RAM",
-		"commit abc1234",
+		"Skiff at commit abc1234",
 		"| Kafka perf-test produce, 100 B, acks=1, 6 partitions | ↑ | 500 k/s (50 MB/s) | 400 k/s (40 MB/s) | 625 k/s (62 MB/s) | **1.25×** | 0.80× |",
 		"| cold start ≤ 1/20 of Apache Kafka's | yes | Skiff/kafka 0.010× (1/100) |",
 		"| consume throughput ≥ 1.0× kfake | **no** | not measured in this run |",

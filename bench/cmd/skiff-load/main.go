@@ -59,6 +59,7 @@ type config struct {
 	jsonOut     bool
 	rate        float64
 	warmup      time.Duration
+	linger      time.Duration
 	admin       string
 }
 
@@ -140,6 +141,7 @@ func parseFlags() config {
 	flag.BoolVar(&cfg.jsonOut, "json", false, "print the result as one JSON line")
 	flag.Float64Var(&cfg.rate, "rate", 0, "records/s over all producers (0: as fast as the broker takes them)")
 	flag.DurationVar(&cfg.warmup, "warmup", 0, "leave records produced in this first part of the run out of the latency percentiles")
+	flag.DurationVar(&cfg.linger, "linger", -1, "how long a batch waits for more records (negative: franz-go's default, 10ms)")
 	flag.StringVar(&cfg.admin, "admin", "", "only \"create\" (recreate) or \"delete\" the topic, then exit")
 	flag.Parse()
 	cfg.brokers = strings.Split(*brokers, ",")

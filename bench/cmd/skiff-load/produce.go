@@ -137,6 +137,9 @@ func producerOpts(cfg config) ([]kgo.Opt, error) {
 	default:
 		return nil, fmt.Errorf("--acks %q: use all, 1 or 0", cfg.acks)
 	}
+	if cfg.linger >= 0 {
+		opts = append(opts, kgo.ProducerLinger(cfg.linger))
+	}
 	codec, err := codecFor(cfg.compression)
 	if err != nil {
 		return nil, err
