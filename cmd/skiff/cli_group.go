@@ -2,21 +2,25 @@ package main
 
 // `skiff group list|describe|delete|reset-offsets`: consumer group
 // administration over the Kafka group APIs (ListGroups, DescribeGroups,
-// OffsetFetch, ListOffsets, OffsetCommit, DeleteGroups) through kadm; and
-// `skiff consume TOPIC --group G` (consumeGroup), which reads as a member of
-// a group and commits the offsets of what it printed.
+// ConsumerGroupDescribe, OffsetFetch, ListOffsets, OffsetCommit,
+// DeleteGroups) mostly through kadm; and `skiff consume TOPIC --group G`
+// (consumeGroup), which reads as a member of a group and commits the offsets
+// of what it printed.
+//
+// Every command serves both types of group, as Kafka 4's
+// kafka-consumer-groups.sh does: classic groups and KIP-848 consumer groups
+// (cli_group_view.go). list shows each group's type; describe shows a
+// consumer group's assignor and epochs, and each member's epoch and current
+// (and, while it differs, target) assignment.
 //
 // describe's partition table has the columns, rows and "-" placeholders of
 // Kafka's kafka-consumer-groups.sh --describe (ConsumerGroupCommand), less
 // the GROUP column: members with the most partitions first, then the
 // committed partitions no member holds. reset-offsets behaves as Kafka's
-// --reset-offsets --execute (or, with --dry-run, without --execute): only
-// for a group without members, exact offsets bounded to the log.
-//
-// # Notes
-//
-//   - Groups of the KIP-848 consumer protocol are listed, but described
-//     through the classic DescribeGroups only.
+// --reset-offsets --execute (or, with --dry-run, without --execute), and
+// delete as --delete: only for a group without members (a consumer that
+// stopped without leaving stays a member until its session times out).
+// reset-offsets commits exact offsets bounded to the log.
 
 import (
 	"context"
@@ -37,7 +41,7 @@ var groupCommands = []struct {
 	name, synopsis, summary string
 	run                     func(args []string, stdout, stderr io.Writer) int
 }{
-	{"list", "", "list consumer groups with their state, members and protocol", runGroupList},
+	{"list", "", "list consumer groups with their type, state, members and protocol", runGroupList},
 	{"describe", "GROUP", "show a group's members and, per partition, its committed offset and lag", runGroupDescribe},
 	{"delete", "GROUP", "delete a group without members, and its committed offsets", runGroupDelete},
 	{"reset-offsets", "GROUP --topic T --to-earliest|--to-latest|--to-offset N|--to-datetime T", "move the committed offsets of a group without members", runGroupResetOffsets},
@@ -89,6 +93,8 @@ func explainGroup(err error, group, topic string) string {
 		advice = fmt.Sprintf("group %s does not exist: see `skiff group list`", group)
 	case kerr.NonEmptyGroup, kerr.UnknownMemberID, kerr.IllegalGeneration, kerr.RebalanceInProgress:
 		advice = fmt.Sprintf("group %s has active members: stop its consumers first (see `skiff group describe %s`)", group, group)
+	case kerr.InconsistentGroupProtocol:
+		advice = fmt.Sprintf("group %s is used by consumers of another protocol or assignor (`skiff consume --group` joins as a classic member with the cooperative-sticky assignor): use another group, or stop those consumers first (see `skiff group describe %s`)", group, group)
 	case kerr.InvalidGroupID:
 		advice = fmt.Sprintf("%q is not a valid group name: use a non-empty name", group)
 	case kerr.CoordinatorNotAvailable, kerr.NotCoordinator, kerr.CoordinatorLoadInProgress:
@@ -106,7 +112,7 @@ func explainGroup(err error, group, topic string) string {
 // flags) and returns its wantPos positionals and run, which connects to the
 // brokers and calls fn with an admin client and a context bounded by
 // adminTimeout. ok=false means exit with code.
-func groupCommand(name, synopsis string, args []string, wantPos int, stderr io.Writer, define func(*flag.FlagSet)) (pos []string, run func(func(context.Context, *kadm.Client) int) int, code int, ok bool) {
+func groupCommand(name, synopsis string, args []string, wantPos int, stderr io.Writer, define func(*flag.FlagSet)) (pos []string, run func(func(context.Context, groupAdmin) int) int, code int, ok bool) {
 	fs, brokers := newFlagSet("group "+name, synopsis, stderr)
 	if define != nil {
 		define(fs)
@@ -115,15 +121,15 @@ func groupCommand(name, synopsis string, args []string, wantPos int, stderr io.W
 	if !ok {
 		return nil, nil, code, false
 	}
-	run = func(fn func(context.Context, *kadm.Client) int) int {
+	run = func(fn func(context.Context, groupAdmin) int) int {
 		ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 		defer cancel()
-		adm, err := connectAdmin(ctx, *brokers)
+		cl, err := connect(ctx, *brokers)
 		if err != nil {
 			return fail(stderr, "group "+name, err, "", "")
 		}
-		defer adm.Close()
-		return fn(ctx, adm)
+		defer cl.Close()
+		return fn(ctx, groupAdmin{kadm.NewClient(cl), cl})
 	}
 	return pos, run, 0, true
 }
@@ -133,23 +139,40 @@ func runGroupList(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	return run(func(ctx context.Context, adm *kadm.Client) int {
-		listed, err := adm.ListGroups(ctx)
+	return run(func(ctx context.Context, adm groupAdmin) int {
+		listed, err := adm.listGroups(ctx)
 		if err != nil {
 			return failGroup(stderr, "group list", err, "", "")
 		}
+		// Each type is described by its own request; rows either misses
+		// show "?".
+		var classic, consumer []string
+		for _, l := range listed {
+			if l.typ == typeConsumer {
+				consumer = append(consumer, l.name)
+			} else {
+				classic = append(classic, l.name)
+			}
+		}
 		var described kadm.DescribedGroups
-		if names := listed.Groups(); len(names) > 0 {
-			described, _ = adm.DescribeGroups(ctx, names...) // rows it misses show "?"
+		var describedConsumer kadm.DescribedConsumerGroups
+		if len(classic) > 0 {
+			described, _ = adm.DescribeGroups(ctx, classic...)
+		}
+		if len(consumer) > 0 {
+			describedConsumer, _ = adm.DescribeConsumerGroups(ctx, consumer...)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "GROUP\tSTATE\tMEMBERS\tPROTOCOL")
-		for _, l := range listed.Sorted() {
-			state, members, protocol := l.State, "?", "?"
-			if d, ok := described[l.Group]; ok && d.Err == nil {
+		fmt.Fprintln(tw, "GROUP\tTYPE\tSTATE\tMEMBERS\tPROTOCOL")
+		for _, l := range listed {
+			state, members, protocol := l.state, "?", "?"
+			if d, ok := described[l.name]; ok && d.Err == nil && l.typ != typeConsumer {
 				state, members, protocol = d.State, strconv.Itoa(len(d.Members)), orMissing(d.Protocol)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.Group, orMissing(state), members, protocol)
+			if d, ok := describedConsumer[l.name]; ok && d.Err == nil && l.typ == typeConsumer {
+				state, members, protocol = d.State, strconv.Itoa(len(d.Members)), orMissing(d.AssignorName)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.name, l.typ, orMissing(state), members, protocol)
 		}
 		if err := tw.Flush(); err != nil {
 			return fail(stderr, "group list", err, "", "")
@@ -168,23 +191,6 @@ func orMissing(s string) string {
 	return s
 }
 
-// describeGroup describes one group; an unknown group is GROUP_ID_NOT_FOUND
-// whichever DescribeGroups version said so (v6+ by code, older as Dead).
-func describeGroup(ctx context.Context, adm *kadm.Client, name string) (kadm.DescribedGroup, error) {
-	ds, err := adm.DescribeGroups(ctx, name)
-	if err != nil {
-		return kadm.DescribedGroup{}, err
-	}
-	d, ok := ds[name]
-	switch {
-	case !ok || d.Err == nil && d.State == "Dead":
-		return d, kerr.GroupIDNotFound
-	case d.Err != nil:
-		return d, d.Err
-	}
-	return d, nil
-}
-
 // partitionRow is one row of describe's partition table.
 type partitionRow struct {
 	topic              string
@@ -199,8 +205,8 @@ func runGroupDescribe(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	name := pos[0]
-	return run(func(ctx context.Context, adm *kadm.Client) int {
-		d, err := describeGroup(ctx, adm, name)
+	return run(func(ctx context.Context, adm groupAdmin) int {
+		d, err := adm.describeGroup(ctx, name)
 		if err != nil {
 			return failGroup(stderr, "group describe", err, name, "")
 		}
@@ -245,91 +251,29 @@ func runGroupDescribe(args []string, stdout, stderr io.Writer) int {
 	})
 }
 
-// writeGroupHeader prints the group's state, protocol and members table.
-func writeGroupHeader(w io.Writer, d kadm.DescribedGroup) {
-	protocol := orMissing(d.Protocol)
-	if d.ProtocolType != "" {
-		protocol += " (" + d.ProtocolType + ")"
-	}
-	fmt.Fprintf(w, "Group:     %s\nState:     %s\nProtocol:  %s\nMembers:   %d\n", d.Group, d.State, protocol, len(d.Members))
-	if len(d.Members) == 0 {
-		return
-	}
-	static := false
-	for _, m := range d.Members {
-		static = static || m.InstanceID != nil
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	if static {
-		fmt.Fprintln(tw, "\nCONSUMER-ID\tGROUP-INSTANCE-ID\tHOST\tCLIENT-ID\t#PARTITIONS")
-	} else {
-		fmt.Fprintln(tw, "\nCONSUMER-ID\tHOST\tCLIENT-ID\t#PARTITIONS")
-	}
-	for _, m := range d.Members {
-		n := missing
-		if _, ok := m.Assigned.AsConsumer(); ok {
-			n = strconv.Itoa(len(assignedPartitions(m)))
-		}
-		if static {
-			instance := missing
-			if m.InstanceID != nil {
-				instance = *m.InstanceID
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.MemberID, instance, m.ClientHost, m.ClientID, n)
-		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.MemberID, m.ClientHost, m.ClientID, n)
-		}
-	}
-	tw.Flush()
-}
-
 type topicPartition struct {
 	topic     string
 	partition int32
 }
 
-// assignedPartitions returns a consumer-protocol member's assignment,
-// ordered by topic and partition.
-func assignedPartitions(m kadm.DescribedGroupMember) []topicPartition {
-	a, ok := m.Assigned.AsConsumer()
-	if !ok {
-		return nil
-	}
-	var out []topicPartition
-	for _, t := range a.Topics {
-		for _, p := range t.Partitions {
-			out = append(out, topicPartition{t.Topic, p})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].topic != out[j].topic {
-			return out[i].topic < out[j].topic
-		}
-		return out[i].partition < out[j].partition
-	})
-	return out
-}
-
 // partitionRows orders the partition table as Kafka's tool does: members
 // with the most partitions first (each member's partitions in order), then
 // committed partitions that no member holds.
-func partitionRows(d kadm.DescribedGroup, committed kadm.OffsetResponses) []partitionRow {
+func partitionRows(d groupView, committed kadm.OffsetResponses) []partitionRow {
 	offsetOf := func(tp topicPartition) int64 {
 		if o, ok := committed.Lookup(tp.topic, tp.partition); ok && o.Err == nil && o.At >= 0 {
 			return o.At
 		}
 		return -1
 	}
-	members := append([]kadm.DescribedGroupMember(nil), d.Members...)
-	sort.SliceStable(members, func(i, j int) bool {
-		return len(assignedPartitions(members[i])) > len(assignedPartitions(members[j]))
-	})
+	members := append([]memberView(nil), d.members...)
+	sort.SliceStable(members, func(i, j int) bool { return len(members[i].assigned) > len(members[j].assigned) })
 	var rows []partitionRow
 	held := map[topicPartition]bool{}
 	for _, m := range members {
-		for _, tp := range assignedPartitions(m) {
+		for _, tp := range m.assigned {
 			held[tp] = true
-			rows = append(rows, partitionRow{tp.topic, tp.partition, offsetOf(tp), m.MemberID, m.ClientHost, m.ClientID})
+			rows = append(rows, partitionRow{tp.topic, tp.partition, offsetOf(tp), m.id, m.host, m.clientID})
 		}
 	}
 	for _, o := range committed.Sorted() {
@@ -357,8 +301,15 @@ func runGroupDelete(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	name := pos[0]
-	return run(func(ctx context.Context, adm *kadm.Client) int {
-		if _, err := adm.DeleteGroup(ctx, name); err != nil {
+	return run(func(ctx context.Context, adm groupAdmin) int {
+		_, err := adm.DeleteGroup(ctx, name)
+		if errors.Is(err, kerr.NonEmptyGroup) {
+			if d, derr := adm.describeGroup(ctx, name); derr == nil && d.state != "Empty" {
+				fmt.Fprintf(stderr, "skiff group delete: %s [%s]\n", notEmpty(d, "it can only be deleted"), err)
+				return 1
+			}
+		}
+		if err != nil {
 			return failGroup(stderr, "group delete", err, name, "")
 		}
 		fmt.Fprintf(stdout, "deleted group %s\n", name)
@@ -402,18 +353,17 @@ func runGroupResetOffsets(args []string, stdout, stderr io.Writer) int {
 	}
 	name := pos[0]
 	const cmd = "group reset-offsets"
-	return run(func(ctx context.Context, adm *kadm.Client) int {
-		d, err := describeGroup(ctx, adm, name)
+	return run(func(ctx context.Context, adm groupAdmin) int {
+		d, err := adm.describeGroup(ctx, name)
 		switch {
 		case errors.Is(err, kerr.GroupIDNotFound): // a new group gets the offsets, as in Kafka
 		case err != nil:
 			return failGroup(stderr, cmd, err, name, o.topic)
-		case d.State != "Empty":
-			fmt.Fprintf(stderr, "skiff %s: group %s is %s with %s: offsets can only be reset while it has none; stop its consumers first (see `skiff group describe %s`)\n",
-				cmd, name, d.State, plural(len(d.Members), "member"), name)
+		case d.state != "Empty":
+			fmt.Fprintf(stderr, "skiff %s: %s\n", cmd, notEmpty(d, "offsets can only be reset"))
 			return 1
 		}
-		offsets, err := o.newOffsets(ctx, adm, stderr)
+		offsets, err := o.newOffsets(ctx, adm.Client, stderr)
 		if err != nil {
 			return failGroup(stderr, cmd, err, name, o.topic)
 		}
@@ -439,6 +389,13 @@ func runGroupResetOffsets(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	})
+}
+
+// notEmpty says why a group with members cannot have done to it what it
+// wants ("it can only be deleted"), and what to do.
+func notEmpty(d groupView, what string) string {
+	return fmt.Sprintf("group %s is %s with %s: %s while it has none; stop its consumers first, or wait for the session of one that stopped without leaving to time out (see `skiff group describe %s`)",
+		d.name, d.state, plural(len(d.members), "member"), what, d.name)
 }
 
 // check validates the flags and returns what is wrong, or "".

@@ -66,7 +66,7 @@ func TestCLIGroupLifecycle(t *testing.T) {
 	}
 	produceRecords(t, addr, rs...)
 
-	if out := mustSkiff(t, "", "group", "list", b); strings.TrimSpace(out) != "GROUP  STATE  MEMBERS  PROTOCOL" {
+	if out := mustSkiff(t, "", "group", "list", b); strings.TrimSpace(out) != "GROUP  TYPE  STATE  MEMBERS  PROTOCOL" {
 		t.Fatalf("list without groups: %q", out)
 	}
 
@@ -77,11 +77,11 @@ func TestCLIGroupLifecycle(t *testing.T) {
 		t.Fatalf("consume --group -B -d printed %d records:\n%s", n, out)
 	}
 	out = mustSkiff(t, "", "group", "list", b)
-	if !regexp.MustCompile(`(?m)^g +Empty +0 +-$`).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^g +classic +Empty +0 +-$`).MatchString(out) {
 		t.Fatalf("list:\n%s", out)
 	}
 	out = mustSkiff(t, "", "group", "describe", "g", b)
-	for _, want := range []string{"Group:     g\n", "State:     Empty\n", "Members:   0\n"} {
+	for _, want := range []string{"Group:     g\n", "Type:      classic\n", "State:     Empty\n", "Members:   0\n"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("describe lacks %q:\n%s", want, out)
 		}
@@ -147,15 +147,15 @@ func TestCLIGroupLifecycle(t *testing.T) {
 			t.Fatalf("row without the member: %q\n%s", row, out)
 		}
 	}
-	if !regexp.MustCompile(`(?m)^g +Stable +1 +cooperative-sticky$`).MatchString(mustSkiff(t, "", "group", "list", b)) {
+	if !regexp.MustCompile(`(?m)^g +classic +Stable +1 +cooperative-sticky$`).MatchString(mustSkiff(t, "", "group", "list", b)) {
 		t.Fatal("list does not show the member")
 	}
 	errOut = skiffFails(t, "group", "reset-offsets", "g", "--topic", "events", "--to-earliest", b)
-	if !strings.Contains(errOut, "group g is Stable with 1 member") || !strings.Contains(errOut, "stop its consumers first") {
+	if !strings.Contains(errOut, "group g is Stable with 1 member: offsets can only be reset while it has none; stop its consumers first") {
 		t.Fatalf("reset with a member: %q", errOut)
 	}
 	errOut = skiffFails(t, "group", "delete", "g", b)
-	if !strings.Contains(errOut, "stop its consumers first") || !strings.Contains(errOut, "NON_EMPTY_GROUP") {
+	if !strings.Contains(errOut, "group g is Stable with 1 member: it can only be deleted while it has none; stop its consumers first") || !strings.Contains(errOut, "NON_EMPTY_GROUP") {
 		t.Fatalf("delete with a member: %q", errOut)
 	}
 	member.Close() // leaves the group
