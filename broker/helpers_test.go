@@ -73,6 +73,15 @@ func send[R kmsg.Response](t testing.TB, c *kgo.Client, req kmsg.Request) R {
 
 func createTopic(t testing.TB, c *kgo.Client, name string, parts int32, configs ...string) {
 	t.Helper()
+	if code, msg := createTopicErr(t, c, name, parts, configs...); code != 0 {
+		t.Fatalf("create %s: %s %s", name, errName(code), msg)
+	}
+}
+
+// createTopicErr creates a topic (configs are name, value pairs) and
+// returns its error code and message.
+func createTopicErr(t testing.TB, c *kgo.Client, name string, parts int32, configs ...string) (int16, string) {
+	t.Helper()
 	req := kmsg.NewPtrCreateTopicsRequest()
 	rt := kmsg.NewCreateTopicsRequestTopic()
 	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, parts, 1
@@ -81,7 +90,9 @@ func createTopic(t testing.TB, c *kgo.Client, name string, parts int32, configs 
 	}
 	req.Topics = append(req.Topics, rt)
 	resp := send[*kmsg.CreateTopicsResponse](t, c, req)
-	if code := resp.Topics[0].ErrorCode; code != 0 {
-		t.Fatalf("create %s: %s", name, errName(code))
+	msg := ""
+	if m := resp.Topics[0].ErrorMessage; m != nil {
+		msg = *m
 	}
+	return resp.Topics[0].ErrorCode, msg
 }

@@ -9,9 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/skiffstream/skiff/protocol"
+	"github.com/skiffstream/skiff/transforms/wasmbuild"
 )
 
 // Tests of SmartModules inside the broker: produce time, read-time views and
@@ -30,42 +28,12 @@ import (
 // transforms/examples, stored through the admin API over real HTTP, and
 // real franz-go clients.
 
-var (
-	wasmBuildMu sync.Mutex
-	wasmBuilt   = map[string][]byte{}
-)
-
-// exampleModule builds transforms/examples/NAME for wasip1 once per test
-// binary.
-func exampleModule(t testing.TB, name string) []byte {
-	return wasmModule(t, ".", "./transforms/examples/"+name)
-}
+// exampleModule builds transforms/examples/NAME for wasip1.
+func exampleModule(t testing.TB, name string) []byte { return wasmbuild.Example(t, name) }
 
 // wasmModule builds package pkg of the Go module in dir (relative to the
-// repository root) for wasip1, once per test binary.
-func wasmModule(t testing.TB, dir, pkg string) []byte {
-	t.Helper()
-	wasmBuildMu.Lock()
-	defer wasmBuildMu.Unlock()
-	if w, ok := wasmBuilt[dir+pkg]; ok {
-		return w
-	}
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(file))
-	out := filepath.Join(t.TempDir(), "module.wasm")
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Dir = filepath.Join(root, dir)
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s in %s: %v\n%s", pkg, dir, err, msg)
-	}
-	w, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wasmBuilt[dir+pkg] = w
-	return w
-}
+// repository root) for wasip1.
+func wasmModule(t testing.TB, dir, pkg string) []byte { return wasmbuild.Build(t, dir, pkg) }
 
 // smTest is a broker with its admin API on an httptest server.
 type smTest struct {
@@ -111,24 +79,6 @@ func (s *smTest) do(t *testing.T, method, path string, body []byte, wantStatus i
 func (s *smTest) storeModule(t *testing.T, name, example string) {
 	t.Helper()
 	s.do(t, "POST", "/v1/smartmodules/"+name, exampleModule(t, example), http.StatusCreated)
-}
-
-// createTopicErr creates a topic and returns its error code and message.
-func createTopicErr(t *testing.T, c *kgo.Client, name string, parts int32, configs ...string) (int16, string) {
-	t.Helper()
-	req := kmsg.NewPtrCreateTopicsRequest()
-	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, parts, 1
-	for i := 0; i+1 < len(configs); i += 2 {
-		rt.Configs = append(rt.Configs, kmsg.CreateTopicsRequestTopicConfig{Name: configs[i], Value: &configs[i+1]})
-	}
-	req.Topics = append(req.Topics, rt)
-	resp := send[*kmsg.CreateTopicsResponse](t, c, req)
-	msg := ""
-	if m := resp.Topics[0].ErrorMessage; m != nil {
-		msg = *m
-	}
-	return resp.Topics[0].ErrorCode, msg
 }
 
 // readAllRecords consumes a topic from the start until it has n records or

@@ -6,17 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
 	"github.com/skiffstream/skiff/protocol"
 	"github.com/skiffstream/skiff/transforms/engine"
+	"github.com/skiffstream/skiff/transforms/wasmbuild"
 )
 
-// wasmDir holds the modules the tests build, once per run.
+// wasmDir holds the compilation cache the tests share, once per run.
 var wasmDir string
 
 func TestMain(m *testing.M) {
@@ -31,35 +30,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-type build struct {
-	once sync.Once
-	wasm []byte
-	err  error
-}
-
-var builds sync.Map // module directory + package → *build
-
-// buildModule builds the main package pkg of the Go module in dir with
-// GOOS=wasip1 GOARCH=wasm and returns the module's bytes.
+// buildModule builds the main package pkg of the Go module in dir (relative
+// to this package) with GOOS=wasip1 GOARCH=wasm and returns the module's
+// bytes.
 func buildModule(t testing.TB, dir, pkg string) []byte {
 	t.Helper()
-	v, _ := builds.LoadOrStore(dir+"|"+pkg, &build{})
-	b := v.(*build)
-	b.once.Do(func() {
-		out := filepath.Join(wasmDir, strings.NewReplacer("/", "_", ".", "_").Replace(dir+pkg)+".wasm")
-		cmd := exec.Command("go", "build", "-o", out, pkg)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("GOOS=wasip1 GOARCH=wasm go build %s in %s: %v\n%s", pkg, dir, err, msg)
-			return
-		}
-		b.wasm, b.err = os.ReadFile(out)
-	})
-	if b.err != nil {
-		t.Fatal(b.err)
-	}
-	return b.wasm
+	return wasmbuild.Build(t, filepath.Join("transforms", dir), pkg)
 }
 
 // Modules of Skiff's module, by package path relative to this directory.

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/skiffstream/skiff/broker"
+	"github.com/skiffstream/skiff/transforms/wasmbuild"
 )
 
 // The TestCLISmartModule* and TestCLITransform* tests run the commands
@@ -42,32 +42,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-type wasmBuild struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-var wasmBuilds sync.Map // example name → *wasmBuild
+var wasmFiles sync.Map // example name → path written
 
 // exampleModule builds transforms/examples/NAME for GOOS=wasip1
 // GOARCH=wasm, once per test binary, and returns the .wasm file's path.
 func exampleModule(t testing.TB, name string) string {
 	t.Helper()
-	v, _ := wasmBuilds.LoadOrStore(name, &wasmBuild{})
-	b := v.(*wasmBuild)
-	b.once.Do(func() {
-		b.path = filepath.Join(smTestDir, name+".wasm")
-		cmd := exec.Command("go", "build", "-o", b.path, "../../transforms/examples/"+name)
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("GOOS=wasip1 GOARCH=wasm go build %s: %v\n%s", name, err, out)
+	path := filepath.Join(smTestDir, name+".wasm")
+	if _, done := wasmFiles.Load(name); !done {
+		if err := os.WriteFile(path, wasmbuild.Example(t, name), 0o644); err != nil {
+			t.Fatal(err)
 		}
-	})
-	if b.err != nil {
-		t.Fatal(b.err)
+		wasmFiles.Store(name, path)
 	}
-	return b.path
+	return path
 }
 
 // smCLI runs subcommands in-process against a real broker and its admin

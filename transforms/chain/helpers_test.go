@@ -6,18 +6,17 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/skiffstream/skiff/protocol"
 	"github.com/skiffstream/skiff/transforms/chain"
 	"github.com/skiffstream/skiff/transforms/engine"
+	"github.com/skiffstream/skiff/transforms/wasmbuild"
 )
 
-// wasmDir holds the modules the tests build, once per run, and the
+// wasmDir holds, once per run, the
 // compilation cache every test's engine shares.
 var wasmDir string
 
@@ -33,35 +32,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-type build struct {
-	once sync.Once
-	wasm []byte
-	err  error
-}
-
-var builds sync.Map // directory + package → *build
-
-// buildModule builds the main package pkg of the Go module in dir with
-// GOOS=wasip1 GOARCH=wasm, once per run.
+// buildModule builds the main package pkg of the Go module in dir (relative
+// to this package) with GOOS=wasip1 GOARCH=wasm, once per run.
 func buildModule(t testing.TB, dir, pkg string) []byte {
 	t.Helper()
-	v, _ := builds.LoadOrStore(dir+"|"+pkg, &build{})
-	b := v.(*build)
-	b.once.Do(func() {
-		out := filepath.Join(wasmDir, strings.NewReplacer("/", "_", ".", "_").Replace(dir+pkg)+".wasm")
-		cmd := exec.Command("go", "build", "-o", out, pkg)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("GOOS=wasip1 GOARCH=wasm go build %s in %s: %v\n%s", pkg, dir, err, msg)
-			return
-		}
-		b.wasm, b.err = os.ReadFile(out)
-	})
-	if b.err != nil {
-		t.Fatal(b.err)
-	}
-	return b.wasm
+	return wasmbuild.Build(t, filepath.Join("transforms/chain", dir), pkg)
 }
 
 // modules are the modules tests use by `uses:` name: the examples, the
