@@ -138,8 +138,8 @@ func figuresTable(rep *report) string {
 		b.WriteString("° runs that other processes disturbed in every attempt were left out of this median.\n")
 	}
 	if saturated {
-		b.WriteString("† the run fell more than 5% short of the fixed rate: the broker or the machine could not keep up, " +
-			"so this latency includes queueing.\n")
+		b.WriteString("† the run missed the fixed rate by more than 5% (it fell behind, or caught up after falling behind): " +
+			"the broker or the machine could not keep up, so this latency includes queueing.\n")
 	}
 	if fromDisturbed {
 		b.WriteString("\\* every run of this figure was disturbed by other processes (they took more than the " +

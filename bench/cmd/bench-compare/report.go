@@ -68,8 +68,8 @@ type figure struct {
 	Runs          map[string]int  `json:"runs"`
 	Disturbed     map[string]int  `json:"disturbed_runs_left_out,omitempty"`
 	FromDisturbed map[string]bool `json:"from_disturbed_runs,omitempty"`
-	// Saturated marks the brokers whose latency runs fell more than 5%
-	// short of the fixed rate.
+	// Saturated marks the brokers whose latency runs missed the fixed rate
+	// by more than 5%.
 	Saturated map[string]bool `json:"rate_not_held,omitempty"`
 	// Ratio is Skiff's value over each peer's.
 	Ratio map[string]float64 `json:"ratio_skiff_over"`
@@ -81,8 +81,9 @@ type figure struct {
 type sample struct {
 	value, mb float64
 	disturbed bool
-	// saturated marks a latency run that did not hold its fixed rate: the
-	// broker (or the machine) could not keep up, so it measured queueing.
+	// saturated marks a latency run that did not hold its fixed rate within
+	// 5%: the broker (or the machine) could not keep up, so it measured
+	// queueing.
 	saturated bool
 }
 
@@ -239,7 +240,9 @@ func measurements(x runLine) []measurement {
 	switch {
 	case x.Type == "load" && x.Test == "latency":
 		if p := x.Result.Produce; p != nil {
-			saturated := p.RecordsPerSec < 0.95*float64(x.Rate)
+			// Below the rate it fell behind; above it, it was catching up
+			// after falling behind (ProducerPerformance's steady state does).
+			saturated := math.Abs(p.RecordsPerSec/float64(x.Rate)-1) > 0.05
 			for i, q := range []struct {
 				name string
 				v    float64
