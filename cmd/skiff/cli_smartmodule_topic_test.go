@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -219,7 +220,7 @@ func TestCLISmartModuleConsume(t *testing.T) {
 	// Following, then cancelled as by Ctrl-C: the view goes too.
 	format, _ := parseFormat("{{value}}")
 	ctx, cancel := context.WithCancel(context.Background())
-	var outBuf, errBuf strings.Builder
+	var outBuf, errBuf syncBuilder // written by consume, read by the test
 	done := make(chan int)
 	go func() {
 		o := consumeOptions{topic: "src", partition: -1, format: format}
@@ -254,6 +255,24 @@ func TestCLISmartModuleConsume(t *testing.T) {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
 		}
 	}
+}
+
+// syncBuilder is a strings.Builder safe for one writer and one reader.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // waitFor polls cond until it holds or timeout passes.
