@@ -16,7 +16,7 @@ build:
 
 ## test: everything CI runs: checks, the broker's tests with -race, the
 ## other packages' tests (SmartModules, bench tool), and the compat suite.
-test: check race other compat
+test: check other race compat
 
 unit:
 	$(GO) test -count=1 $(PKGS)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -42,15 +41,9 @@ type smTest struct {
 	c     *kgo.Client
 }
 
-// wasmCache is shared by the tests' brokers, so each module compiles once
-// per test binary (compiling dominates these tests, under -race most).
-var wasmCache = sync.OnceValue(func() string {
-	dir, err := os.MkdirTemp("", "skiff-wasm-cache")
-	if err != nil {
-		panic(err)
-	}
-	return dir
-})
+// wasmCache is the compilation cache the tests' brokers share (each module
+// compiles once per machine).
+var wasmCache = wasmbuild.CacheDir
 
 func startSMTest(t *testing.T, dir string) *smTest {
 	t.Helper()

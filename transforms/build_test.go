@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -14,21 +13,6 @@ import (
 	"github.com/skiffstream/skiff/transforms/engine"
 	"github.com/skiffstream/skiff/transforms/wasmbuild"
 )
-
-// wasmDir holds the compilation cache the tests share, once per run.
-var wasmDir string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "skiff-transforms-wasm-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	wasmDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
 
 // buildModule builds the main package pkg of the Go module in dir (relative
 // to this package) with GOOS=wasip1 GOARCH=wasm and returns the module's
@@ -107,7 +91,7 @@ func newEngine(t testing.TB, cfg engine.Config) *engine.Engine {
 	if cfg.CacheDir == "" {
 		// Engines of all tests share one on-disk compilation cache, as the
 		// restarts of a node do, so each module compiles once per run.
-		cfg.CacheDir = filepath.Join(wasmDir, "compilation-cache")
+		cfg.CacheDir = wasmbuild.CacheDir()
 	}
 	e, err := engine.New(context.Background(), cfg)
 	if err != nil {

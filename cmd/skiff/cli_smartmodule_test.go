@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	smTestDir = dir
-	localWasmCache = func() string { return filepath.Join(dir, "wasm-cache") }
+	localWasmCache = wasmbuild.CacheDir
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -74,11 +74,11 @@ func newSMCLI(t *testing.T) *smCLI {
 	t.Helper()
 	c := &smCLI{t: t, dir: t.TempDir()}
 	// The broker keeps its compilation cache in <data-dir>/wasm-cache:
-	// point that at the run's shared one.
-	if err := os.MkdirAll(filepath.Join(smTestDir, "wasm-cache"), 0o755); err != nil {
+	// point that at the machine's shared one for tests.
+	if err := os.MkdirAll(wasmbuild.CacheDir(), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(filepath.Join(smTestDir, "wasm-cache"), filepath.Join(c.dir, "wasm-cache")); err != nil {
+	if err := os.Symlink(wasmbuild.CacheDir(), filepath.Join(c.dir, "wasm-cache")); err != nil {
 		t.Fatal(err)
 	}
 	c.start("127.0.0.1:0")

@@ -16,22 +16,6 @@ import (
 	"github.com/skiffstream/skiff/transforms/wasmbuild"
 )
 
-// wasmDir holds, once per run, the
-// compilation cache every test's engine shares.
-var wasmDir string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "skiff-chain-wasm-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	wasmDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
 // buildModule builds the main package pkg of the Go module in dir (relative
 // to this package) with GOOS=wasip1 GOARCH=wasm, once per run.
 func buildModule(t testing.TB, dir, pkg string) []byte {
@@ -75,7 +59,7 @@ func resolver(t testing.TB) chain.Resolve {
 func newEngine(t testing.TB) *engine.Engine {
 	t.Helper()
 	e, err := engine.New(context.Background(), engine.Config{
-		CacheDir: filepath.Join(wasmDir, "compilation-cache"),
+		CacheDir: wasmbuild.CacheDir(),
 		Logger:   slog.New(slog.NewTextHandler(tbWriter{t}, nil)),
 	})
 	if err != nil {

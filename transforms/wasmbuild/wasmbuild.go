@@ -71,3 +71,17 @@ func build1(dir, pkg string) ([]byte, error) {
 	})
 	return b.wasm, b.err
 }
+
+// CacheDir is a compilation cache for the engines of every test binary and
+// run on this machine (wazero's cache and the engine's instrumented modules,
+// both keyed by content and written atomically): under the race detector
+// compiling a Go module takes tens of seconds, so compiling each module once
+// per machine, not once per test binary, matters. `make test` runs the
+// packages without -race first, which fills it.
+func CacheDir() string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "skiff", "test-wasm-cache")
+}
