@@ -419,6 +419,9 @@ func (s *smartModules) viewBatches(ctx context.Context, t *topicState, recs []by
 		}
 		kept := make([]protocol.Record, 0, len(res.Outputs))
 		for _, o := range res.Outputs {
+			if o.Input < 0 {
+				continue // written before reading a record: it has no source offset
+			}
 			r := o.Record
 			r.OffsetDelta = batch.Records[o.Input].OffsetDelta
 			r.TimestampDelta = batch.Records[o.Input].TimestampDelta
