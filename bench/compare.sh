@@ -287,7 +287,10 @@ run_load() {
 	local test=$1 tool=$2 size=$3 acks=$4 parts=$5 rate=$6 attempt others disturbed=false
 	shift 6
 	for ((attempt = 0; ; attempt++)); do
-		if [[ $test == consume ]]; then topic=$consume_topic; else topic=bc-$test-$tool-$size-$acks-p$parts-$((++seq)); fi
+		# A new id per attempt, taken here: CMD runs in a subshell, where a
+		# counter would not count. A consume attempt gets a new group by it.
+		run_id=$((++seq))
+		if [[ $test == consume ]]; then topic=$consume_topic; else topic=bc-$test-$tool-$size-$acks-p$parts-$run_id; fi
 		wait_idle
 		printf '%s   %-7s %-9s %-8s %5s B acks=%-3s p=%d ' "$(date +%H:%M:%S)" "$broker" "$tool" "$test" "$size" "$acks" "$parts"
 		if ! out=$("$@" 2>"$tmp/last-run.err"); then
@@ -339,11 +342,12 @@ perf_produce() {
 		--command-property acks="$acks" client.id=bench-compare "$@"
 }
 
-# perf_consume SIZE RECORDS: Kafka's consumer perf test, reading $topic in a new group.
+# perf_consume SIZE RECORDS: Kafka's consumer perf test, reading $topic in a
+# new group (a group that already read it would start at its end).
 perf_consume() {
 	"$tmp/bench-compare" perf --kind consumer --broker-pid "$broker_pid" --record-size "$1" --label "$broker" -- \
 		bash "$kafka_sh" tool kafka-consumer-perf-test --bootstrap-server "$addr" --topic "$topic" \
-		--num-records "$2" --group "bc-group-$((++seq))" --timeout 60000
+		--num-records "$2" --group "bc-group-$run_id" --timeout 60000
 }
 
 # franz_go SIZE ACKS PARTITIONS RECORDS [ARG...]: skiff-load into a new $topic.
