@@ -523,3 +523,27 @@ func TestSmartModuleDeployExactlyOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestSmartModuleFilterMapView: a filter-map module (one record or none per
+// input) in a view: records without a key are dropped, the others come out
+// upper-cased at their source offsets, to a franz-go consumer.
+func TestSmartModuleFilterMapView(t *testing.T) {
+	s := startSMTest(t, "")
+	s.do(t, "POST", "/v1/smartmodules/upper", wasmModule(t, ".", "./transforms/testdata/filter-map"), http.StatusCreated)
+	createTopic(t, s.c, "raw", 1)
+	recs := []*kgo.Record{
+		{Topic: "raw", Key: []byte("a"), Value: []byte("one")},
+		{Topic: "raw", Value: []byte("no key")},
+		{Topic: "raw", Key: []byte("c"), Value: []byte("three")},
+	}
+	if err := s.c.ProduceSync(ctxT(t), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if code, msg := createTopicErr(t, s.c, "upper-view", -1, cfgViewOf, "raw", cfgViewTransforms, "transforms:\n  - uses: upper\n"); code != 0 {
+		t.Fatalf("create view: %s %s", errName(code), msg)
+	}
+	got := readAllRecords(t, s.addr(), "upper-view", 2)
+	if len(got) != 2 || string(got[0].Value) != "ONE" || got[0].Offset != 0 || string(got[1].Value) != "THREE" || got[1].Offset != 2 {
+		t.Fatalf("view: %q", values(got))
+	}
+}
