@@ -9,8 +9,7 @@ import (
 	"github.com/skiffstream/skiff/raftlog"
 )
 
-// OffsetCommit, key 8, versions 2-9 (Kafka 4.x floor is 2; v10 names topics
-// by id, which this broker does not serve yet).
+// OffsetCommit, key 8, versions 2-10 (Kafka 4.x floor is 2).
 //
 // Commits are checked against the group as Kafka 4 checks them (generation,
 // member id, group.instance.id; a negative generation without a member is an
@@ -30,19 +29,27 @@ import (
 //     (UNSUPPORTED_VERSION) and their current epoch, or an older one for
 //     partitions they owned since (else STALE_MEMBER_EPOCH); see
 //     consumer_group_offsets.go.
+//   - v10 names topics by id, in the request and the response (KIP-848); a
+//     topic id this broker does not know is UNKNOWN_TOPIC_ID.
 //
 // # Notes
-//   - An unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION; metadata
-//     longer than offset.metadata.max.bytes (4096) is OFFSET_METADATA_TOO_LARGE.
+//   - Unknown topics and partitions are answered first, as Kafka's KafkaApis
+//     does before it asks the group coordinator: UNKNOWN_TOPIC_ID (v10) or
+//     UNKNOWN_TOPIC_OR_PARTITION, whatever the group's state; the group is
+//     checked, and created, only when some partition is left.
+//   - Metadata longer than offset.metadata.max.bytes (4096) is
+//     OFFSET_METADATA_TOO_LARGE.
+//   - The response lists the topics in request order (Kafka lists those with
+//     an unknown topic or partition first); clients match them by name or id.
 
-func init() { regKey(8, 2, 9, handleOffsetCommit) }
+func init() { regKey(8, 2, 10, handleOffsetCommit) }
 
 func handleOffsetCommit(b *Broker, r *request) (reply, error) {
 	req := r.kreq.(*kmsg.OffsetCommitRequest)
 	resp := respFor[*kmsg.OffsetCommitResponse](r)
 	for _, rt := range req.Topics {
 		st := kmsg.NewOffsetCommitResponseTopic()
-		st.Topic = rt.Topic
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewOffsetCommitResponseTopicPartition()
 			sp.Partition = rp.Partition
@@ -54,11 +61,13 @@ func handleOffsetCommit(b *Broker, r *request) (reply, error) {
 }
 
 func (c *coordinator) offsetCommit(r *request, req *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse) {
+	valid, slots := c.b.knownCommitPartitions(r.version, req, resp)
+	if len(slots) == 0 {
+		return
+	}
 	setAll := func(code int16) {
-		for ti := range resp.Topics {
-			for pi := range resp.Topics[ti].Partitions {
-				resp.Topics[ti].Partitions[pi].ErrorCode = code
-			}
+		for _, sp := range slots {
+			sp.ErrorCode = code
 		}
 	}
 	instanceID := ""
@@ -85,7 +94,7 @@ func (c *coordinator) offsetCommit(r *request, req *kmsg.OffsetCommitRequest, re
 	g.mu.Lock()
 	code := int16(0)
 	if g.cg != nil {
-		code = g.consumerCommitCode(r.version, req)
+		code = g.consumerCommitCode(r.version, valid)
 	} else {
 		code = g.commitCode(req.Generation, req.MemberID, instanceID)
 	}
@@ -96,16 +105,13 @@ func (c *coordinator) offsetCommit(r *request, req *kmsg.OffsetCommitRequest, re
 	}
 	now := time.Now().UnixMilli()
 	var commits []raftlog.OffsetCommit
-	var slots []*kmsg.OffsetCommitResponseTopicPartition
-	for ti, rt := range req.Topics {
-		t := c.b.topic(rt.Topic)
-		for pi, rp := range rt.Partitions {
-			sp := &resp.Topics[ti].Partitions[pi]
-			switch {
-			case t == nil || rp.Partition < 0 || int(rp.Partition) >= len(t.parts):
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-				continue
-			case rp.Metadata != nil && len(*rp.Metadata) > offsetMetadataMaxBytes:
+	var committed []*kmsg.OffsetCommitResponseTopicPartition
+	i := 0
+	for _, rt := range valid.Topics {
+		for _, rp := range rt.Partitions {
+			sp := slots[i]
+			i++
+			if rp.Metadata != nil && len(*rp.Metadata) > offsetMetadataMaxBytes {
 				sp.ErrorCode = kerr.OffsetMetadataTooLarge.Code
 				continue
 			}
@@ -118,7 +124,7 @@ func (c *coordinator) offsetCommit(r *request, req *kmsg.OffsetCommitRequest, re
 				oc.Metadata = *rp.Metadata
 			}
 			commits = append(commits, oc)
-			slots = append(slots, sp)
+			committed = append(committed, sp)
 		}
 	}
 	if len(commits) == 0 {
@@ -131,8 +137,48 @@ func (c *coordinator) offsetCommit(r *request, req *kmsg.OffsetCommitRequest, re
 	g.mu.Unlock()
 	if err := fut.Wait(); err != nil {
 		code := errCode(err)
-		for _, sp := range slots {
+		for _, sp := range committed {
 			sp.ErrorCode = code
 		}
 	}
+}
+
+// knownCommitPartitions answers the partitions of topics or partitions this
+// broker does not know (UNKNOWN_TOPIC_ID for a v10 topic id, else
+// UNKNOWN_TOPIC_OR_PARTITION) and returns a copy of req with the others,
+// topics named (v10 resolves the ids), and their response partitions in the
+// same order.
+func (b *Broker) knownCommitPartitions(ver int16, req *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse) (*kmsg.OffsetCommitRequest, []*kmsg.OffsetCommitResponseTopicPartition) {
+	view := b.view.Load()
+	valid := *req
+	valid.Topics = nil
+	var slots []*kmsg.OffsetCommitResponseTopicPartition
+	for ti, rt := range req.Topics {
+		var t *topicState
+		unknown := kerr.UnknownTopicOrPartition.Code
+		if ver >= 10 {
+			t, unknown = view.byID[rt.TopicID], kerr.UnknownTopicID.Code
+		} else {
+			t = view.byName[rt.Topic]
+		}
+		known := rt
+		known.Partitions = nil
+		for pi, rp := range rt.Partitions {
+			sp := &resp.Topics[ti].Partitions[pi]
+			switch {
+			case t == nil:
+				sp.ErrorCode = unknown
+			case rp.Partition < 0 || int(rp.Partition) >= len(t.parts):
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			default:
+				known.Partitions = append(known.Partitions, rp)
+				slots = append(slots, sp)
+			}
+		}
+		if len(known.Partitions) > 0 {
+			known.Topic = t.meta.Name
+			valid.Topics = append(valid.Topics, known)
+		}
+	}
+	return &valid, slots
 }

@@ -9,8 +9,7 @@ import (
 	"github.com/skiffstream/skiff/raftlog"
 )
 
-// OffsetFetch, key 9, versions 1-9 (Kafka 4.x floor is 1; v10 names topics
-// by id, not served yet).
+// OffsetFetch, key 9, versions 1-10 (Kafka 4.x floor is 1).
 //
 // Returns committed offsets from memory (the offsets group's FSM keeps them
 // there). A partition without a committed offset, and any partition of a
@@ -21,12 +20,16 @@ import (
 // Version notes: v1 has no top-level error (a coordinator error goes on each
 // partition); v5+ return the leader epoch; v7+ carry require_stable, which
 // has nothing to wait for until transactions land; v8+ fetch several groups
-// at once, each with its own error; v9's member id and epoch apply to
-// KIP-848 groups only (a member other than the current one at its epoch is
-// UNKNOWN_MEMBER_ID or STALE_MEMBER_EPOCH) and are ignored for classic
-// groups.
-
-func init() { regKey(9, 1, 9, handleOffsetFetch) }
+// at once, each with its own error (and then no topics, as Kafka); v9's
+// member id and epoch apply to KIP-848 groups only (a member other than the
+// current one at its epoch is UNKNOWN_MEMBER_ID or STALE_MEMBER_EPOCH) and
+// are ignored for classic groups; v10 names topics by id (KIP-848).
+//
+// # Notes
+//   - v10: a topic id this broker does not know is UNKNOWN_TOPIC_ID on each
+//     of its partitions (offset -1), listed after the known topics as Kafka
+//     lists them; all offsets (null topics) leave out topics that are gone.
+func init() { regKey(9, 1, 10, handleOffsetFetch) }
 
 func handleOffsetFetch(b *Broker, r *request) (reply, error) {
 	req := r.kreq.(*kmsg.OffsetFetchRequest)
@@ -38,32 +41,7 @@ func handleOffsetFetch(b *Broker, r *request) (reply, error) {
 func (c *coordinator) offsetFetch(r *request, req *kmsg.OffsetFetchRequest, resp *kmsg.OffsetFetchResponse) {
 	if r.version >= 8 {
 		for _, rg := range req.Groups {
-			var want []kmsg.OffsetFetchRequestTopic
-			if rg.Topics != nil {
-				want = []kmsg.OffsetFetchRequestTopic{}
-				for _, t := range rg.Topics {
-					want = append(want, kmsg.OffsetFetchRequestTopic{Topic: t.Topic, Partitions: t.Partitions})
-				}
-			}
-			sg := kmsg.NewOffsetFetchResponseGroup()
-			sg.Group = rg.Group
-			if r.version >= 9 {
-				if sg.ErrorCode = c.consumerFetchCode(rg.Group, rg.MemberID, rg.MemberEpoch); sg.ErrorCode != 0 {
-					resp.Groups = append(resp.Groups, sg)
-					continue
-				}
-			}
-			topics, code := c.fetchOffsets(rg.Group, want)
-			sg.ErrorCode = code
-			for _, t := range topics {
-				st := kmsg.NewOffsetFetchResponseGroupTopic()
-				st.Topic = t.Topic
-				for _, p := range t.Partitions {
-					st.Partitions = append(st.Partitions, kmsg.OffsetFetchResponseGroupTopicPartition(p))
-				}
-				sg.Topics = append(sg.Topics, st)
-			}
-			resp.Groups = append(resp.Groups, sg)
+			resp.Groups = append(resp.Groups, c.offsetFetchGroup(r.version, rg))
 		}
 		return
 	}
@@ -82,6 +60,68 @@ func (c *coordinator) offsetFetch(r *request, req *kmsg.OffsetFetchRequest, resp
 			}
 		}
 	}
+}
+
+// offsetFetchGroup answers one group of an OffsetFetch v8+.
+func (c *coordinator) offsetFetchGroup(ver int16, rg kmsg.OffsetFetchRequestGroup) kmsg.OffsetFetchResponseGroup {
+	sg := kmsg.NewOffsetFetchResponseGroup()
+	sg.Group = rg.Group
+	view := c.b.view.Load()
+	var want []kmsg.OffsetFetchRequestTopic
+	var unknown []kmsg.OffsetFetchResponseGroupTopic // v10: ids this broker does not know
+	if rg.Topics != nil {
+		want = []kmsg.OffsetFetchRequestTopic{}
+		for _, t := range rg.Topics {
+			name := t.Topic
+			if ver >= 10 {
+				ts := view.byID[t.TopicID]
+				if ts == nil {
+					unknown = append(unknown, unknownTopicID(t))
+					continue
+				}
+				name = ts.meta.Name
+			}
+			want = append(want, kmsg.OffsetFetchRequestTopic{Topic: name, Partitions: t.Partitions})
+		}
+	}
+	if ver >= 9 {
+		if sg.ErrorCode = c.consumerFetchCode(rg.Group, rg.MemberID, rg.MemberEpoch); sg.ErrorCode != 0 {
+			return sg
+		}
+	}
+	topics, code := c.fetchOffsets(rg.Group, want)
+	if sg.ErrorCode = code; code != 0 {
+		return sg // Kafka answers a group error without topics
+	}
+	for _, t := range topics {
+		st := kmsg.NewOffsetFetchResponseGroupTopic()
+		st.Topic = t.Topic
+		if ver >= 10 {
+			ts := view.byName[t.Topic]
+			if ts == nil {
+				continue // committed, then deleted: no id to name it by
+			}
+			st.TopicID = ts.meta.ID
+		}
+		for _, p := range t.Partitions {
+			st.Partitions = append(st.Partitions, kmsg.OffsetFetchResponseGroupTopicPartition(p))
+		}
+		sg.Topics = append(sg.Topics, st)
+	}
+	sg.Topics = append(sg.Topics, unknown...)
+	return sg
+}
+
+// unknownTopicID answers the partitions of a topic id nobody knows.
+func unknownTopicID(t kmsg.OffsetFetchRequestGroupTopic) kmsg.OffsetFetchResponseGroupTopic {
+	st := kmsg.NewOffsetFetchResponseGroupTopic()
+	st.TopicID = t.TopicID
+	for _, p := range t.Partitions {
+		sp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
+		sp.Partition, sp.Offset, sp.Metadata, sp.ErrorCode = p, -1, strp(""), kerr.UnknownTopicID.Code
+		st.Partitions = append(st.Partitions, sp)
+	}
+	return st
 }
 
 // fetchOffsets answers one group: the requested partitions, or every
