@@ -133,10 +133,14 @@ func (m *kip848Member) partitions() []int32 {
 func (m *kip848Member) commit(topic string, offsets map[int32]int64) {
 	m.t.Helper()
 	req := kmsg.NewPtrOffsetCommitRequest()
-	req.Version = 9
 	req.Group, req.Generation, req.MemberID = m.group, m.epoch, m.id
 	rt := kmsg.NewOffsetCommitRequestTopic()
-	rt.Topic = topic
+	rt.Topic = topic // v9 and older
+	for id, name := range m.names {
+		if name == topic {
+			rt.TopicID = id // v10
+		}
+	}
 	for p, o := range offsets {
 		rp := kmsg.NewOffsetCommitRequestTopicPartition()
 		rp.Partition, rp.Offset, rp.LeaderEpoch = p, o, -1

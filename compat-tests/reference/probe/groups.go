@@ -52,6 +52,13 @@ func (b *Broker) Lag(ctx context.Context, t testing.TB, group, topic, what strin
 	rt := kmsg.NewOffsetFetchRequestTopic()
 	rt.Topic, rt.Partitions = topic, []int32{0, 1, 2}
 	req.Topics = append(req.Topics, rt)
+	// v8+: the multi-group form; v10 names topics by id.
+	rg := kmsg.NewOffsetFetchRequestGroup()
+	rg.Group = group
+	gt := kmsg.NewOffsetFetchRequestGroupTopic()
+	gt.Topic, gt.TopicID, gt.Partitions = topic, b.TopicMeta(ctx, t, topic).TopicID, []int32{0, 1, 2}
+	rg.Topics = append(rg.Topics, gt)
+	req.Groups = append(req.Groups, rg)
 	resp, err := req.RequestWith(ctx, b.Cl)
 	if err != nil {
 		t.Fatalf("%s: OffsetFetch %s: %v", b.Name, group, err)
@@ -198,6 +205,7 @@ func (b *Broker) CommitOffset(ctx context.Context, t testing.TB, group, memberID
 	req.Group, req.MemberID, req.Generation = group, memberID, generation
 	rt := kmsg.NewOffsetCommitRequestTopic()
 	rt.Topic = topic
+	rt.TopicID = b.TopicMeta(ctx, t, topic).TopicID // v10 names topics by id (zero: unknown topic)
 	rp := kmsg.NewOffsetCommitRequestTopicPartition()
 	rp.Partition, rp.Offset, rp.LeaderEpoch = partition, offset, -1
 	rt.Partitions = append(rt.Partitions, rp)
