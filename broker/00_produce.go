@@ -13,8 +13,7 @@ import (
 	"github.com/skiffstream/skiff/raftlog"
 )
 
-// Produce, key 0, versions 3-12 (Kafka 4.x floor: v0-2 carried message
-// formats v0/v1, which Kafka 4 removed).
+// Produce, key 0, versions 3-12, advertised from v0 as Kafka 4.4 does.
 //
 // Each partition's records must be exactly one record batch v2 (Kafka's rule
 // since v3); it is validated (length, magic, CRC-32C, record count) and
@@ -26,11 +25,21 @@ import (
 // order on the connection's read path; waiting for commits happens on the
 // write path, so pipelined produce requests overlap.
 //
+// Version notes: v0-v2 carried message formats v0/v1, which Kafka 4 removed.
+// Kafka 4.4 still lists them in ApiVersions (KAFKA-18659: librdkafka looks
+// for Produce v0 there before it compresses) and closes the connection on a
+// request of those versions; so does Skiff.
+//
 // # Notes
 //   - Transactional batches get INVALID_TXN_STATE until transactions land.
 //   - An unknown topic is created first when auto.create.topics.enable is on.
+//   - Bytes after the batch that do not make a whole second batch are
+//     ignored, as Kafka ignores them (its log trims them).
 
-func init() { regKey(0, 3, 12, handleProduce) }
+func init() {
+	regKey(0, 3, 12, handleProduce)
+	advertiseFrom(0, 0)
+}
 
 type produceSlot struct {
 	rp     *kmsg.ProduceResponseTopicPartition
@@ -77,7 +86,7 @@ func handleProduce(b *Broker, r *request) (reply, error) {
 			}
 			p, code := b.producePartition(t, rp.Partition)
 			if code == 0 {
-				code = checkProduceBatch(rp.Records, t, r.version, now)
+				rp.Records, code = checkProduceBatch(rp.Records, t, r.version, now)
 			}
 			if code != 0 {
 				sp.ErrorCode = code
@@ -158,56 +167,82 @@ func (b *Broker) producePartition(t *topicState, partition int32) (*raftlog.Part
 	return p, 0
 }
 
-// checkProduceBatch validates a partition's records as Kafka does
-// (ProduceRequest.validateRecords, then LogValidator for magic 2) and
-// returns the error code, or 0. A batch that is not magic 2 is
-// INVALID_RECORD, as Kafka answers on Produce v3+; a damaged one (length,
-// CRC) is CORRUPT_MESSAGE.
-func checkProduceBatch(records []byte, t *topicState, version int16, now int64) int16 {
+// checkProduceBatch validates a partition's records as Kafka does, in its
+// order (ProduceRequest.validateRecords, UnifiedLog's checks, then
+// LogValidator for magic 2), and returns the batch to store or the error
+// code: INVALID_RECORD for records that hold no whole batch, a batch that is
+// not magic 2, a second batch, a base offset other than 0 or records that
+// break the rules; CORRUPT_MESSAGE for bytes that are all there but wrong
+// (a length below any message, an unknown magic, a CRC mismatch).
+func checkProduceBatch(records []byte, t *topicState, version int16, now int64) ([]byte, int16) {
 	if len(records) == 0 {
-		return kerr.InvalidRecord.Code
+		return nil, kerr.InvalidRecord.Code
 	}
-	var hs [2]protocol.BatchHeader
-	headers, err := protocol.AppendValidBatches(hs[:0], records)
+	batch, rest, err := protocol.NextBatch(records)
 	switch {
-	case errors.Is(err, protocol.ErrUnsupportedMagic), errors.Is(err, protocol.ErrInvalidRecord):
-		return kerr.InvalidRecord.Code
+	case errors.Is(err, protocol.ErrTruncatedBatch):
+		return nil, kerr.InvalidRecord.Code // Kafka finds no batch
 	case err != nil:
-		return kerr.CorruptMessage.Code
-	case len(headers) != 1:
-		return kerr.InvalidRecord.Code // v3+: exactly one batch per partition
+		return nil, kerr.CorruptMessage.Code
 	}
-	h := headers[0]
+	var hs [1]protocol.BatchHeader
+	_, err = protocol.AppendValidBatches(hs[:0], batch)
+	if errors.Is(err, protocol.ErrUnsupportedMagic) {
+		return nil, kerr.InvalidRecord.Code
+	}
+	h, herr := protocol.ParseBatchHeader(batch)
+	if herr == nil && version < 7 && h.Compression() == protocol.CodecZstd {
+		return nil, kerr.UnsupportedCompressionType.Code
+	}
+	if len(rest) > 0 {
+		// v3+: one batch per partition. Kafka frames the bytes after it
+		// too: a whole batch is refused, a corrupt length or magic is
+		// corrupt, and a partial batch is dropped (its log trims it).
+		switch _, _, err := protocol.NextBatch(rest); {
+		case err == nil:
+			return nil, kerr.InvalidRecord.Code
+		case !errors.Is(err, protocol.ErrTruncatedBatch):
+			return nil, kerr.CorruptMessage.Code
+		}
+	}
 	switch {
-	case version < 7 && h.Compression() == protocol.CodecZstd:
-		return kerr.UnsupportedCompressionType.Code
+	case herr != nil:
+		return nil, kerr.CorruptMessage.Code // shorter than a v2 header
+	case h.BaseOffset != 0:
+		return nil, kerr.InvalidRecord.Code // Kafka: a client's batch starts at offset 0
 	case h.TotalSize() > t.cfg.maxMessageBytes:
-		return kerr.MessageTooLarge.Code
+		return nil, kerr.MessageTooLarge.Code
+	case errors.Is(err, protocol.ErrInvalidRecord):
+		return nil, kerr.InvalidRecord.Code
+	case err != nil:
+		return nil, kerr.CorruptMessage.Code // CRC, codec
 	case h.Control():
-		return kerr.InvalidRecord.Code
+		return nil, kerr.InvalidRecord.Code
+	case h.ProducerID >= 0 && h.BaseSequence < 0:
+		return nil, kerr.InvalidRecord.Code // Kafka: an idempotent batch needs a sequence
 	case h.Transactional():
-		return kerr.InvalidTxnState.Code
+		return nil, kerr.InvalidTxnState.Code
 	case !t.cfg.logAppendTime && (h.MaxTimestamp > now+t.cfg.timestampAfterMs || h.BaseTimestamp < now-t.cfg.timestampBeforeMs):
-		return kerr.InvalidTimestamp.Code // message.timestamp.after/before.max.ms
+		return nil, kerr.InvalidTimestamp.Code // message.timestamp.after/before.max.ms
 	}
 	// Records of a compressed batch are checked by decompressing them (a
 	// batch whose codec flag lies would reach consumers undecodable), and a
 	// compacted topic needs a key on every record, as in Kafka's
 	// LogValidator.
 	if h.Compression() != protocol.CodecNone || t.cfg.compact {
-		recs, err := protocol.ParseRecords(h, records, maxDecompressedBatch)
+		recs, err := protocol.ParseRecords(h, batch, maxDecompressedBatch)
 		if err != nil {
-			return kerr.InvalidRecord.Code
+			return nil, kerr.InvalidRecord.Code
 		}
 		if t.cfg.compact {
 			for _, rec := range recs {
 				if rec.Key == nil {
-					return kerr.InvalidRecord.Code
+					return nil, kerr.InvalidRecord.Code
 				}
 			}
 		}
 	}
-	return 0
+	return batch, 0
 }
 
 // maxDecompressedBatch bounds what one produced batch may decompress to.

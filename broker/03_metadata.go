@@ -15,8 +15,9 @@ import (
 // are created when auto.create.topics.enable is on and the request allows it
 // (always before v4); a name Kafka would refuse gets INVALID_TOPIC_EXCEPTION.
 // Topic ids are served from v10, and a topic asked for by id alone (v12+) is
-// resolved by id. Authorized operations are not computed (ACLs come later):
-// the fields stay at Kafka's "not requested" value.
+// resolved by id. Authorized operations (v8+; the cluster's only v8-v10)
+// are every operation when asked for, as Kafka answers without an
+// authorizer (authorized_ops.go), except on a topic unknown by id.
 
 func init() { regKey(3, 0, 12, handleMetadata) }
 
@@ -37,49 +38,65 @@ func handleMetadata(b *Broker, r *request) (reply, error) {
 	resp.ClusterID = strp(b.ctrl.Meta().ClusterID)
 	resp.ControllerID = b.cfg.NodeID
 
-	all := req.Topics == nil || (r.version == 0 && len(req.Topics) == 0)
+	b.metadataTopics(req, resp, r.version)
+	if r.version >= 8 {
+		if r.version <= 10 {
+			resp.AuthorizedOperations = authorizedOps(req.IncludeClusterAuthorizedOperations, clusterOps)
+		}
+		for i := range resp.Topics {
+			if mt := &resp.Topics[i]; mt.ErrorCode != kerr.UnknownTopicID.Code {
+				mt.AuthorizedOperations = authorizedOps(req.IncludeTopicAuthorizedOperations, topicOps)
+			}
+		}
+	}
+	return reply{resp: resp}, nil
+}
+
+// metadataTopics fills resp.Topics with the topics req asks for, creating
+// unknown ones when allowed.
+func (b *Broker) metadataTopics(req *kmsg.MetadataRequest, resp *kmsg.MetadataResponse, version int16) {
+	all := req.Topics == nil || (version == 0 && len(req.Topics) == 0)
 	if all {
 		for _, t := range b.view.Load().byName {
-			resp.Topics = append(resp.Topics, b.topicMetadata(t, r.version))
+			resp.Topics = append(resp.Topics, b.topicMetadata(t, version))
 		}
-		return reply{resp: resp}, nil
+		return
 	}
-	autoCreate := b.cfg.AutoCreateTopics && (r.version < 4 || req.AllowAutoTopicCreation)
+	autoCreate := b.cfg.AutoCreateTopics && (version < 4 || req.AllowAutoTopicCreation)
 	for _, rt := range req.Topics {
 		var t *topicState
 		switch {
 		case rt.Topic != nil && *rt.Topic != "" && validTopicName(*rt.Topic) != nil:
-			resp.Topics = append(resp.Topics, kmsg.MetadataResponseTopic{ErrorCode: kerr.InvalidTopicException.Code, Topic: rt.Topic, AuthorizedOperations: -2147483648})
+			resp.Topics = append(resp.Topics, kmsg.MetadataResponseTopic{ErrorCode: kerr.InvalidTopicException.Code, Topic: rt.Topic, AuthorizedOperations: opsNotProvided})
 			continue
 		case rt.Topic != nil && *rt.Topic != "":
 			t = b.topic(*rt.Topic)
 			if t == nil && autoCreate {
 				code := b.autoCreate(*rt.Topic)
 				if code != 0 {
-					resp.Topics = append(resp.Topics, kmsg.MetadataResponseTopic{ErrorCode: code, Topic: rt.Topic, AuthorizedOperations: -2147483648})
+					resp.Topics = append(resp.Topics, kmsg.MetadataResponseTopic{ErrorCode: code, Topic: rt.Topic, AuthorizedOperations: opsNotProvided})
 					continue
 				}
 				t = b.topic(*rt.Topic)
 			}
 			if t == nil {
-				resp.Topics = append(resp.Topics, kmsg.MetadataResponseTopic{ErrorCode: kerr.UnknownTopicOrPartition.Code, Topic: rt.Topic, AuthorizedOperations: -2147483648})
+				resp.Topics = append(resp.Topics, kmsg.MetadataResponseTopic{ErrorCode: kerr.UnknownTopicOrPartition.Code, Topic: rt.Topic, AuthorizedOperations: opsNotProvided})
 				continue
 			}
 		default:
 			t = b.view.Load().byID[rt.TopicID]
 			if t == nil {
-				resp.Topics = append(resp.Topics, kmsg.MetadataResponseTopic{ErrorCode: kerr.UnknownTopicID.Code, TopicID: rt.TopicID, AuthorizedOperations: -2147483648})
+				resp.Topics = append(resp.Topics, kmsg.MetadataResponseTopic{ErrorCode: kerr.UnknownTopicID.Code, TopicID: rt.TopicID, AuthorizedOperations: opsNotProvided})
 				continue
 			}
 		}
-		resp.Topics = append(resp.Topics, b.topicMetadata(t, r.version))
+		resp.Topics = append(resp.Topics, b.topicMetadata(t, version))
 	}
-	return reply{resp: resp}, nil
 }
 
 func (b *Broker) topicMetadata(t *topicState, version int16) kmsg.MetadataResponseTopic {
 	name := t.meta.Name
-	mt := kmsg.MetadataResponseTopic{Topic: &name, TopicID: t.meta.ID, AuthorizedOperations: -2147483648}
+	mt := kmsg.MetadataResponseTopic{Topic: &name, TopicID: t.meta.ID, AuthorizedOperations: opsNotProvided}
 	for i, p := range t.parts {
 		mp := kmsg.MetadataResponseTopicPartition{
 			Partition:       int32(i),

@@ -8,14 +8,16 @@ import (
 // DescribeGroups, key 15, versions 0-6.
 //
 // State, protocol type, selected protocol and members of each group. As in
-// Kafka, members carry their metadata and assignment only while the group is
-// Stable. An unknown group is state Dead with no error before v6 and
-// GROUP_ID_NOT_FOUND from v6 (KIP-1043); so is a consumer-protocol
-// (KIP-848) group, as Kafka answers: ConsumerGroupDescribe describes those.
+// Kafka, the protocol is named, and members carry their metadata and
+// assignment, only while the group is Stable (in CompletingRebalance the
+// protocol is chosen but reported empty). An unknown group is state Dead
+// with no error before v6 and GROUP_ID_NOT_FOUND from v6 (KIP-1043); so is
+// a consumer-protocol (KIP-848) group, as Kafka answers:
+// ConsumerGroupDescribe describes those.
 //
-// # Notes
-//   - Authorized operations are not computed (ACLs come later): the field
-//     is INT32_MIN, "not provided", even when asked for.
+// Version notes: v3+ may ask for authorized operations, answered for each
+// group without an error as Kafka does without an authorizer: every group
+// operation (authorized_ops.go).
 
 func init() { regKey(15, 0, 6, handleDescribeGroups) }
 
@@ -25,7 +27,11 @@ func handleDescribeGroups(b *Broker, r *request) (reply, error) {
 	// In the writer, after this connection's earlier group requests.
 	return reply{wait: func() kmsg.Response {
 		for _, name := range req.Groups {
-			resp.Groups = append(resp.Groups, b.groups.describe(name, r.version))
+			dg := b.groups.describe(name, r.version)
+			if r.version >= 3 && dg.ErrorCode == 0 {
+				dg.AuthorizedOperations = authorizedOps(req.IncludeAuthorizedOperations, groupOps)
+			}
+			resp.Groups = append(resp.Groups, dg)
 		}
 		return resp
 	}}, nil
@@ -34,7 +40,7 @@ func handleDescribeGroups(b *Broker, r *request) (reply, error) {
 func (c *coordinator) describe(name string, version int16) kmsg.DescribeGroupsResponseGroup {
 	dg := kmsg.NewDescribeGroupsResponseGroup()
 	dg.Group = name
-	dg.AuthorizedOperations = -2147483648
+	dg.AuthorizedOperations = opsNotProvided
 	if code := c.coordinatorCode(); code != 0 {
 		dg.ErrorCode = code
 		return dg
@@ -57,7 +63,9 @@ func (c *coordinator) describe(name string, version int16) kmsg.DescribeGroupsRe
 	}
 	dg.State = g.state.String()
 	dg.ProtocolType = g.protocolType
-	dg.Protocol = g.protocol
+	if g.state == groupStable {
+		dg.Protocol = g.protocol
+	}
 	for _, m := range g.sortedMembers() {
 		dm := kmsg.NewDescribeGroupsResponseGroupMember()
 		dm.MemberID, dm.ClientID, dm.ClientHost = m.id, m.clientID, m.clientHost

@@ -8,7 +8,8 @@ import (
 // ApiVersions, key 18, versions 0-4.
 //
 // The answer is built from the handler registry, so advertised versions
-// cannot drift from what is served. The response header is always v0 (see
+// cannot drift from what is served (Produce is listed from v0, as in Kafka
+// 4.4, though v0-v2 close the connection: see 00_produce.go). The response header is always v0 (see
 // protocol.AppendResponse). A request of a version newer than this broker
 // knows gets a v0 body with UNSUPPORTED_VERSION and the full key list, as
 // Kafka does, so the client can retry with a version both sides support.
@@ -19,7 +20,7 @@ func apiVersionKeys() []kmsg.ApiVersionsResponseApiKey {
 	var out []kmsg.ApiVersionsResponseApiKey
 	for _, k := range supportedKeys() {
 		a := apis[k]
-		out = append(out, kmsg.ApiVersionsResponseApiKey{ApiKey: k, MinVersion: a.min, MaxVersion: a.max})
+		out = append(out, kmsg.ApiVersionsResponseApiKey{ApiKey: k, MinVersion: a.advertisedMin, MaxVersion: a.max})
 	}
 	return out
 }

@@ -10,8 +10,9 @@ import (
 // TOPIC resources list every topic config Skiff knows with its value and
 // source: DYNAMIC_TOPIC_CONFIG when set on the topic, else
 // DEFAULT_CONFIG (or STATIC_BROKER_CONFIG when a broker setting supplies
-// it), with synonyms (v1+) and type and documentation (v3+). BROKER
-// resources list the node's static settings, read-only.
+// it), with synonyms (v1+: the override, then the broker configs that
+// supply the default, as Kafka lists them) and type and documentation
+// (v3+). BROKER resources list the node's static settings, read-only.
 
 func init() { regKey(32, 1, 4, handleDescribeConfigs) }
 
@@ -79,27 +80,56 @@ func (b *Broker) describeTopicConfigs(set map[string]string, names []string, syn
 		if docs {
 			c.Documentation = strp(d.doc)
 		}
-		def := d.def(&b.cfg)
-		defSource := srcDefault
-		syn, hasSyn := brokerSynonym[d.name]
-		if hasSyn && def != d.def(&defaultConfig) {
-			defSource = srcStaticBroker
-		}
+		all := b.topicConfigSynonyms(d)
 		if v, ok := set[d.name]; ok {
-			c.Value = strp(v)
-			c.Source = kmsg.ConfigSource(srcDynamicTopic)
-			if synonyms {
-				c.ConfigSynonyms = append(c.ConfigSynonyms, kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{Name: d.name, Value: strp(v), Source: kmsg.ConfigSource(srcDynamicTopic)})
-			}
-		} else {
-			c.Value = strp(def)
-			c.Source = kmsg.ConfigSource(defSource)
-			c.IsDefault = defSource == srcDefault
+			override := kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{Name: d.name, Value: strp(v), Source: kmsg.ConfigSource(srcDynamicTopic)}
+			all = append([]kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{override}, all...)
 		}
-		if synonyms && hasSyn {
-			c.ConfigSynonyms = append(c.ConfigSynonyms, kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{Name: syn, Value: strp(def), Source: kmsg.ConfigSource(defSource)})
+		c.Value = strp(d.def(&b.cfg))
+		c.Source = kmsg.ConfigSource(srcDefault)
+		if len(all) > 0 {
+			c.Value, c.Source = all[0].Value, all[0].Source
+		}
+		c.IsDefault = c.Source == kmsg.ConfigSource(srcDefault)
+		if synonyms {
+			c.ConfigSynonyms = all
 		}
 		out = append(out, c)
+	}
+	return out
+}
+
+// topicConfigSynonyms returns the broker-level synonyms of a topic config
+// as Kafka's ConfigHelper lists them: the broker's own setting
+// (STATIC_BROKER_CONFIG, when Skiff's differs from the default), then each
+// synonym Kafka has a built-in default for (DEFAULT_CONFIG), all dropped
+// unless the first synonym leads the list. So retention.ms, whose
+// log.retention.ms has no default (log.retention.hours supplies it), has
+// none until log.retention.ms is set.
+func (b *Broker) topicConfigSynonyms(d configDef) []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym {
+	names := brokerSynonyms[d.name]
+	if len(names) == 0 {
+		return nil
+	}
+	var out []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym
+	add := func(name, value string, src int8) {
+		out = append(out, kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{Name: name, Value: strp(value), Source: kmsg.ConfigSource(src)})
+	}
+	def, value := d.def(&defaultConfig), d.def(&b.cfg)
+	if value != def {
+		add(names[0], value, srcStaticBroker)
+	}
+	for i, name := range names {
+		v, ok := synonymDefaults[name]
+		switch {
+		case !ok && i == 0:
+			add(name, def, srcDefault)
+		case ok && v != "":
+			add(name, v, srcDefault)
+		}
+	}
+	if len(out) == 0 || out[0].Name != names[0] {
+		return nil
 	}
 	return out
 }

@@ -9,8 +9,9 @@ import (
 // DescribeCluster, key 60, versions 0-1.
 //
 // The brokers of the cluster (this node until replication lands), the
-// cluster id and the controller. Authorized operations are not computed
-// (ACLs come later): the field keeps Kafka's "not requested" value.
+// cluster id and the controller. Authorized operations are every cluster
+// operation when asked for, as Kafka answers without an authorizer
+// (authorized_ops.go).
 
 func init() { regKey(60, 0, 1, handleDescribeCluster) }
 
@@ -22,6 +23,7 @@ func handleDescribeCluster(b *Broker, r *request) (reply, error) {
 	resp.ControllerID = b.cfg.NodeID
 	host, port := b.brokerEndpoint()
 	resp.Brokers = []kmsg.DescribeClusterResponseBroker{{NodeID: b.cfg.NodeID, Host: host, Port: port}}
+	resp.ClusterAuthorizedOperations = authorizedOps(req.IncludeClusterAuthorizedOperations, clusterOps)
 	return reply{resp: resp}, nil
 }
 

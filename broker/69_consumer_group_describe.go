@@ -18,9 +18,9 @@ import (
 // Version notes: v1 adds each member's type (1: consumer protocol; Skiff's
 // consumer groups have no classic members).
 //
-// # Notes
-//   - Authorized operations are not computed (ACLs come later): the field
-//     is INT32_MIN, "not provided", even when asked for.
+// Authorized operations, when asked for, are every group operation for each
+// group without an error, as Kafka answers without an authorizer
+// (authorized_ops.go).
 
 func init() { regKey(69, 0, 1, handleConsumerGroupDescribe) }
 
@@ -30,7 +30,11 @@ func handleConsumerGroupDescribe(b *Broker, r *request) (reply, error) {
 	// In the writer, after this connection's earlier group requests.
 	return reply{wait: func() kmsg.Response {
 		for _, name := range req.Groups {
-			resp.Groups = append(resp.Groups, b.groups.describeConsumer(name))
+			dg := b.groups.describeConsumer(name)
+			if dg.ErrorCode == 0 {
+				dg.AuthorizedOperations = authorizedOps(req.IncludeAuthorizedOperations, groupOps)
+			}
+			resp.Groups = append(resp.Groups, dg)
 		}
 		return resp
 	}}, nil

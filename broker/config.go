@@ -202,14 +202,49 @@ var topicConfigs = []configDef{
 
 func anyString(string) error { return nil }
 
-// brokerSynonym names the broker config that supplies a topic config's
-// default, as DescribeConfigs synonyms show it.
-var brokerSynonym = map[string]string{
-	"max.message.bytes": "message.max.bytes",
-	"retention.ms":      "log.retention.ms",
-	"retention.bytes":   "log.retention.bytes",
-	"cleanup.policy":    "log.cleanup.policy",
-	"segment.bytes":     "log.segment.bytes",
+// brokerSynonyms names, for each topic config, the broker configs that
+// supply its default, in Kafka's order (ServerTopicConfigSynonyms, then
+// DynamicBrokerConfig.brokerConfigSynonyms of the first): a broker setting
+// of the first overrides the rest. DescribeConfigs lists them as synonyms.
+var brokerSynonyms = map[string][]string{
+	"cleanup.policy":                  {"log.cleanup.policy"},
+	"compression.type":                {"compression.type"},
+	"delete.retention.ms":             {"log.cleaner.delete.retention.ms"},
+	"file.delete.delay.ms":            {"log.segment.delete.delay.ms"},
+	"flush.messages":                  {"log.flush.interval.messages"},
+	"flush.ms":                        {"log.flush.interval.ms", "log.flush.scheduler.interval.ms"},
+	"index.interval.bytes":            {"log.index.interval.bytes"},
+	"max.compaction.lag.ms":           {"log.cleaner.max.compaction.lag.ms"},
+	"max.message.bytes":               {"message.max.bytes"},
+	"message.timestamp.after.max.ms":  {"log.message.timestamp.after.max.ms"},
+	"message.timestamp.before.max.ms": {"log.message.timestamp.before.max.ms"},
+	"message.timestamp.type":          {"log.message.timestamp.type"},
+	"min.cleanable.dirty.ratio":       {"log.cleaner.min.cleanable.ratio"},
+	"min.compaction.lag.ms":           {"log.cleaner.min.compaction.lag.ms"},
+	"min.insync.replicas":             {"min.insync.replicas"},
+	"preallocate":                     {"log.preallocate"},
+	"retention.bytes":                 {"log.retention.bytes"},
+	"retention.ms":                    {"log.retention.ms", "log.retention.minutes", "log.retention.hours"},
+	"segment.bytes":                   {"log.segment.bytes"},
+	"segment.index.bytes":             {"log.index.size.max.bytes"},
+	"segment.jitter.ms":               {"log.roll.jitter.ms", "log.roll.jitter.hours"},
+	"segment.ms":                      {"log.roll.ms", "log.roll.hours"},
+	"unclean.leader.election.enable":  {"unclean.leader.election.enable"},
+}
+
+// synonymDefaults are Kafka's built-in defaults of the broker configs in
+// brokerSynonyms whose default is not their topic config's: "" where Kafka
+// has none (the next synonym supplies the value).
+var synonymDefaults = map[string]string{
+	"log.flush.interval.ms":           "",
+	"log.flush.scheduler.interval.ms": maxLong,
+	"log.retention.ms":                "",
+	"log.retention.minutes":           "",
+	"log.retention.hours":             "168",
+	"log.roll.jitter.ms":              "",
+	"log.roll.jitter.hours":           "0",
+	"log.roll.ms":                     "",
+	"log.roll.hours":                  "168",
 }
 
 func findTopicConfig(name string) (configDef, bool) {

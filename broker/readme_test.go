@@ -15,7 +15,11 @@ func apiTable() string {
 	b.WriteString("| Key | API | Versions |\n|---|---|---|\n")
 	for _, k := range supportedKeys() {
 		a := apis[k]
-		fmt.Fprintf(&b, "| %d | %s | %d–%d |\n", k, kmsg.NameForKey(k), a.min, a.max)
+		fmt.Fprintf(&b, "| %d | %s | %d–%d", k, kmsg.NameForKey(k), a.min, a.max)
+		if a.advertisedMin < a.min {
+			fmt.Fprintf(&b, " (advertised from %d)", a.advertisedMin)
+		}
+		b.WriteString(" |\n")
 	}
 	return b.String()
 }

@@ -30,7 +30,11 @@ type handler func(b *Broker, r *request) (reply, error)
 
 type apiEntry struct {
 	min, max int16
-	fn       handler
+	// advertisedMin is the lowest version ApiVersions lists, which may be
+	// below min (see advertiseFrom); requests below min still close the
+	// connection.
+	advertisedMin int16
+	fn            handler
 }
 
 var apis = map[int16]apiEntry{}
@@ -41,7 +45,20 @@ func regKey(key, min, max int16, fn handler) {
 	if kmsg.RequestForKey(key) == nil {
 		panic("kmsg does not know API key")
 	}
-	apis[key] = apiEntry{min: min, max: max, fn: fn}
+	apis[key] = apiEntry{min: min, max: max, advertisedMin: min, fn: fn}
+}
+
+// advertiseFrom makes ApiVersions list key from version v, below the
+// versions its handler serves, where Kafka does the same: Kafka 4.4 lists
+// Produce from v0 but serves v3 and up (KAFKA-18659). A request below the
+// served range still closes the connection, as in Kafka.
+func advertiseFrom(key, v int16) {
+	a, ok := apis[key]
+	if !ok || v > a.min {
+		panic("advertiseFrom: register the key first, and advertise no less than it serves")
+	}
+	a.advertisedMin = v
+	apis[key] = a
 }
 
 // supportedKeys lists the registered keys in order.

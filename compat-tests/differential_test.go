@@ -33,21 +33,7 @@ const acceptedDifferencesFile = "ACCEPTED_DIFFERENCES.md"
 // knownBugs maps "Scenario: observation" to the Skiff bug that makes Skiff
 // answer differently from Kafka there. A scenario with only known bugs among
 // its differences is skipped, naming them; remove the entry with the fix.
-var knownBugs = map[string]string{
-	"DescribeConfigs: config *: synonyms": "DescribeConfigs synonyms: Kafka lists the broker-level synonym (or the " +
-		"config itself) with DEFAULT_CONFIG for every topic config; Skiff's brokerSynonym map has 5 entries, and for an " +
-		"override of retention.ms Skiff adds log.retention.ms (DEFAULT_CONFIG), which Kafka leaves out",
-	"GroupProtocol: before sync: protocol": "DescribeGroups of a group in CompletingRebalance: Kafka reports " +
-		"an empty protocol until the group is Stable; Skiff already names the chosen one",
-	"Records: batch: truncated": "a batch shorter than its length field: Kafka answers INVALID_RECORD " +
-		"(not retriable), Skiff CORRUPT_MESSAGE, which clients retry",
-	"Metadata: *authorized operations": "Metadata and DescribeCluster asked to include authorized operations: " +
-		"Kafka without an authorizer lists every operation (topic 3576, cluster 8096), Skiff leaves the field " +
-		"at -2147483648 (not provided), so admin clients see no operations allowed",
-	"Metadata: api versions: Produce min version": "Kafka 4.4 advertises Produce from v0 (it rejects the " +
-		"old message formats but keeps v0-v2 in ApiVersions because librdkafka looks for them before it " +
-		"compresses, KAFKA-18659); Skiff advertises v3-v12",
-}
+var knownBugs = map[string]string{}
 
 // diffSharedKafka is the one reference Kafka of this test binary: Kafka takes
 // 10-20 s to start on two cores, so every scenario uses the same one, each

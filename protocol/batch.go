@@ -39,6 +39,11 @@ const (
 	// records section.
 	minBatchLength = BatchHeaderSize - lengthPrefixSize
 
+	// minMessageLength is the smallest Length of a message in any format
+	// (a magic 0 message: CRC, magic, attributes, key and value lengths),
+	// below which Kafka's log input stream calls the records corrupt.
+	minMessageLength = 14
+
 	// CurrentMagic is the only record batch format Skiff accepts.
 	CurrentMagic = 2
 )
@@ -54,13 +59,22 @@ const (
 // Sentinel errors returned (wrapped) by the validators and parsers in this
 // package. Test for them with errors.Is; each maps to one Kafka error code.
 var (
-	// ErrCorruptBatch reports a batch whose framing or checksum is wrong:
-	// truncated, a bad length, a CRC mismatch, an unknown codec or
-	// compressed data that does not decompress. Kafka: CORRUPT_MESSAGE.
+	// ErrTruncatedBatch reports records that end before a batch does:
+	// fewer bytes than its length field says, too few to hold the length
+	// field, the magic or the header, or no batch at all. Kafka's log input
+	// stream finds no batch there, and a Produce partition without one is
+	// INVALID_RECORD.
+	ErrTruncatedBatch = errors.New("truncated record batch")
+
+	// ErrCorruptBatch reports a batch whose bytes are all there but wrong:
+	// a length below the smallest message, a magic no format has, a CRC
+	// mismatch, an unknown codec or compressed data that does not
+	// decompress. Kafka: CORRUPT_MESSAGE.
 	ErrCorruptBatch = errors.New("corrupt record batch")
 
 	// ErrUnsupportedMagic reports a batch in a format older than magic 2
-	// (Kafka < 0.11 message sets). Kafka: UNSUPPORTED_FOR_MESSAGE_FORMAT.
+	// (Kafka < 0.11 message sets, magic 0 and 1). Kafka's Produce v3+:
+	// INVALID_RECORD.
 	ErrUnsupportedMagic = errors.New("unsupported record batch magic, only magic 2 (Kafka 0.11+ clients) is accepted")
 
 	// ErrInvalidRecord reports a well-framed batch whose contents break the
@@ -70,7 +84,7 @@ var (
 )
 
 // errShortHeader is preallocated so ParseBatchHeader never allocates.
-var errShortHeader = fmt.Errorf("%w: fewer than %d bytes for a batch header", ErrCorruptBatch, BatchHeaderSize)
+var errShortHeader = fmt.Errorf("%w: fewer than %d bytes for a batch header", ErrTruncatedBatch, BatchHeaderSize)
 
 // BatchHeader is the fixed-size header of a magic 2 record batch.
 type BatchHeader struct {
@@ -152,14 +166,17 @@ func putBatchHeader(b []byte, h BatchHeader) {
 
 // ValidateBatches checks the Records field of a Produce request partition:
 // one or more concatenated magic 2 record batches, and returns their headers.
-// Errors wrap ErrCorruptBatch, ErrUnsupportedMagic or ErrInvalidRecord and
-// name the batch and what is wrong.
+// Errors wrap ErrTruncatedBatch, ErrCorruptBatch, ErrUnsupportedMagic or
+// ErrInvalidRecord and name the batch and what is wrong.
 //
-// Each batch must have a full header, a Length of at least 49 that ends
-// exactly within records (no trailing partial batch), magic 2, a matching
-// CRC-32C, a known codec, NumRecords ≥ 1 and LastOffsetDelta ==
+// Each batch is framed as NextBatch does (it must end within records: no
+// trailing partial batch), and must have magic 2, a Length of at least 49, a
+// matching CRC-32C, a known codec, NumRecords ≥ 1 and LastOffsetDelta ==
 // NumRecords-1. The records of an uncompressed batch must parse into exactly
 // NumRecords records with offset deltas 0, 1, 2, … and no trailing bytes.
+// The checks run in that order, Kafka's: a truncated batch is
+// ErrTruncatedBatch whatever else is wrong with it, and a legacy message
+// ErrUnsupportedMagic whatever its CRC.
 //
 // # Notes
 //
@@ -168,9 +185,10 @@ func putBatchHeader(b []byte, h BatchHeader) {
 //     records.
 //   - BaseOffset may hold anything (the broker rewrites it) and MaxTimestamp
 //     may be below BaseTimestamp, as in Kafka.
-//   - Kafka's Produce v3+ accepts exactly one batch per partition and
-//     refuses control batches from clients; those are broker policy, left
-//     to the caller (len(headers) == 1, BatchHeader.Control).
+//   - Kafka's Produce v3+ accepts exactly one batch per partition (and
+//     ignores a partial one after it), requires base offset 0 and refuses
+//     control batches from clients; those are broker policy, left to the
+//     caller (NextBatch, BatchHeader.Control).
 //   - ValidateBatches allocates only the returned slice; use
 //     AppendValidBatches with a reused slice to avoid even that.
 func ValidateBatches(records []byte) ([]BatchHeader, error) {
@@ -186,40 +204,64 @@ func ValidateBatches(records []byte) ([]BatchHeader, error) {
 // error it returns dst unchanged.
 func AppendValidBatches(dst []BatchHeader, records []byte) ([]BatchHeader, error) {
 	if len(records) == 0 {
-		return dst, fmt.Errorf("%w: no record batches: a produce partition must carry at least one batch", ErrCorruptBatch)
+		return dst, fmt.Errorf("%w: no record batches: a produce partition must carry at least one batch", ErrTruncatedBatch)
 	}
 	n0 := len(dst)
 	for off := 0; off < len(records); {
-		h, err := validateBatch(records[off:])
+		batch, _, err := NextBatch(records[off:])
+		var h BatchHeader
+		if err == nil {
+			h, err = validateBatch(batch)
+		}
 		if err != nil {
 			return dst[:n0], fmt.Errorf("batch %d at byte %d: %w", len(dst)-n0, off, err)
 		}
 		dst = append(dst, h)
-		off += h.TotalSize()
+		off += len(batch)
 	}
 	return dst, nil
 }
 
-// validateBatch checks the batch at the start of b, which may be followed by
-// further batches.
-func validateBatch(b []byte) (BatchHeader, error) {
-	if len(b) < lengthPrefixSize {
-		return BatchHeader{}, fmt.Errorf("%w: %d trailing bytes are too few to hold a batch length", ErrCorruptBatch, len(b))
+// NextBatch frames the batch at the start of records as Kafka's log input
+// stream (ByteBufferLogInputStream) does, by its length and magic fields
+// only, and returns the batch and the bytes after it. Errors wrap
+// ErrTruncatedBatch when records end before the batch does (before its
+// length field, its magic, or the end its length names), and
+// ErrCorruptBatch for a length below 14 or a magic outside 0-2. The checks
+// run in Kafka's order: length field, length, magic field, magic, end.
+//
+// NextBatch checks nothing else (validateBatch, through ValidateBatches,
+// does), so it also frames legacy message sets (magic 0 and 1).
+func NextBatch(records []byte) (batch, rest []byte, err error) {
+	if len(records) < lengthPrefixSize {
+		return nil, records, fmt.Errorf("%w: %d bytes are too few to hold a batch length", ErrTruncatedBatch, len(records))
 	}
-	length := int32(binary.BigEndian.Uint32(b[offLength:]))
-	if length < 0 || int64(length) > int64(len(b)-lengthPrefixSize) {
-		return BatchHeader{}, fmt.Errorf("%w: batch length %d does not fit the %d bytes that follow it", ErrCorruptBatch, length, len(b)-lengthPrefixSize)
+	length := int32(binary.BigEndian.Uint32(records[offLength:]))
+	if length < minMessageLength {
+		return nil, records, fmt.Errorf("%w: batch length %d is below the minimum %d of any message format", ErrCorruptBatch, length, minMessageLength)
 	}
-	// Magic sits at the same place in legacy message sets, whose lengths
-	// may be below 49, so look at it before insisting on a v2 header.
-	if length > offMagic-lengthPrefixSize && b[offMagic] != CurrentMagic {
-		return BatchHeader{}, fmt.Errorf("%w: got magic %d", ErrUnsupportedMagic, int8(b[offMagic]))
+	if len(records) <= offMagic {
+		return nil, records, fmt.Errorf("%w: %d bytes are too few to hold a batch magic", ErrTruncatedBatch, len(records))
 	}
-	if length < minBatchLength {
-		return BatchHeader{}, fmt.Errorf("%w: batch length %d is below the minimum %d", ErrCorruptBatch, length, minBatchLength)
+	if m := int8(records[offMagic]); m < 0 || m > CurrentMagic {
+		return nil, records, fmt.Errorf("%w: magic %d is no record format", ErrCorruptBatch, m)
 	}
-	h, _ := ParseBatchHeader(b)
-	batch := b[:h.TotalSize()]
+	if int64(length) > int64(len(records)-lengthPrefixSize) {
+		return nil, records, fmt.Errorf("%w: batch length %d does not fit the %d bytes that follow it", ErrTruncatedBatch, length, len(records)-lengthPrefixSize)
+	}
+	n := lengthPrefixSize + int(length)
+	return records[:n], records[n:], nil
+}
+
+// validateBatch checks one batch framed by NextBatch.
+func validateBatch(batch []byte) (BatchHeader, error) {
+	if batch[offMagic] != CurrentMagic {
+		return BatchHeader{}, fmt.Errorf("%w: got magic %d", ErrUnsupportedMagic, int8(batch[offMagic]))
+	}
+	if len(batch) < BatchHeaderSize {
+		return BatchHeader{}, fmt.Errorf("%w: batch length %d is below the minimum %d", ErrCorruptBatch, len(batch)-lengthPrefixSize, minBatchLength)
+	}
+	h, _ := ParseBatchHeader(batch)
 	if crc := CRC32C(batch[offAttributes:]); crc != h.CRC {
 		return h, fmt.Errorf("%w: CRC-32C mismatch: header has 0x%08x, data has 0x%08x", ErrCorruptBatch, h.CRC, crc)
 	}

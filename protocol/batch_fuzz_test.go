@@ -42,14 +42,33 @@ func fuzzSeeds(tb testing.TB) [][]byte {
 
 // isSentinel reports whether err wraps one of the package's sentinels.
 func isSentinel(err error) bool {
-	return errors.Is(err, ErrCorruptBatch) || errors.Is(err, ErrUnsupportedMagic) ||
+	return errors.Is(err, ErrTruncatedBatch) || errors.Is(err, ErrCorruptBatch) || errors.Is(err, ErrUnsupportedMagic) ||
 		errors.Is(err, ErrInvalidRecord) || errors.Is(err, ErrDecompressLimit)
+}
+
+// batchSentinels counts the validation sentinels err wraps: the broker maps
+// each to its own Kafka error code, so an error must wrap exactly one.
+func batchSentinels(err error) int {
+	n := 0
+	for _, s := range []error{ErrTruncatedBatch, ErrCorruptBatch, ErrUnsupportedMagic, ErrInvalidRecord} {
+		if errors.Is(err, s) {
+			n++
+		}
+	}
+	return n
 }
 
 // FuzzValidateBatches checks these invariants of ValidateBatches:
 //
-//   - it never panics, and every error wraps ErrCorruptBatch,
-//     ErrUnsupportedMagic or ErrInvalidRecord;
+//   - it never panics, and every error wraps exactly one of
+//     ErrTruncatedBatch, ErrCorruptBatch, ErrUnsupportedMagic and
+//     ErrInvalidRecord;
+//   - NextBatch agrees: an input whose first batch it cannot frame fails
+//     with the same sentinel, and what it frames is a prefix of the input;
+//   - truncation is told from corruption: cutting accepted input anywhere
+//     inside its last batch gives ErrTruncatedBatch, never another error
+//     (Kafka answers INVALID_RECORD there, CORRUPT_MESSAGE only for bytes
+//     that are all there but wrong);
 //   - on success the TotalSize of the returned headers sum to len(input),
 //     each has magic 2, NumRecords ≥ 1 and LastOffsetDelta == NumRecords-1,
 //     and each matches ParseBatchHeader at its position;
@@ -65,11 +84,30 @@ func FuzzValidateBatches(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, input []byte) {
 		headers, err := ValidateBatches(input)
+		batch, rest, nerr := NextBatch(input)
+		switch {
+		case nerr != nil && len(input) > 0 && (batchSentinels(nerr) != 1 || !errors.Is(err, sentinelOf(nerr))):
+			t.Fatalf("NextBatch: %v; ValidateBatches: %v", nerr, err)
+		case nerr == nil && (len(batch)+len(rest) != len(input) || len(batch) < lengthPrefixSize+minMessageLength):
+			t.Fatalf("NextBatch framed %d + %d bytes of %d", len(batch), len(rest), len(input))
+		}
 		if err != nil {
-			if !errors.Is(err, ErrCorruptBatch) && !errors.Is(err, ErrUnsupportedMagic) && !errors.Is(err, ErrInvalidRecord) {
-				t.Fatalf("error wraps no sentinel: %v", err)
+			if batchSentinels(err) != 1 {
+				t.Fatalf("error wraps %d sentinels: %v", batchSentinels(err), err)
 			}
 			return
+		}
+		last := 0
+		for _, h := range headers[:len(headers)-1] {
+			last += h.TotalSize()
+		}
+		for _, cut := range []int{last, last + 1, last + 11, last + 12, last + 16, last + 17, last + BatchHeaderSize, len(input) - 1} {
+			if cut < last || cut >= len(input) || (cut == last && last > 0) {
+				continue
+			}
+			if _, err := ValidateBatches(input[:cut]); !errors.Is(err, ErrTruncatedBatch) || batchSentinels(err) != 1 {
+				t.Fatalf("cut at %d of %d (last batch at %d): %v, want ErrTruncatedBatch", cut, len(input), last, err)
+			}
 		}
 		rewritten := bytes.Clone(input)
 		stamped := bytes.Clone(input)
@@ -127,4 +165,14 @@ func FuzzValidateBatches(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sentinelOf returns the validation sentinel err wraps.
+func sentinelOf(err error) error {
+	for _, s := range []error{ErrTruncatedBatch, ErrCorruptBatch, ErrUnsupportedMagic, ErrInvalidRecord} {
+		if errors.Is(err, s) {
+			return s
+		}
+	}
+	return nil
 }

@@ -106,8 +106,8 @@ func TestProtocolParseBatchHeader(t *testing.T) {
 	if got.TotalSize() != len(b) {
 		t.Fatalf("TotalSize = %d, want %d", got.TotalSize(), len(b))
 	}
-	if _, err := ParseBatchHeader(b[:BatchHeaderSize-1]); !errors.Is(err, ErrCorruptBatch) {
-		t.Fatalf("short header: err = %v, want ErrCorruptBatch", err)
+	if _, err := ParseBatchHeader(b[:BatchHeaderSize-1]); !errors.Is(err, ErrTruncatedBatch) {
+		t.Fatalf("short header: err = %v, want ErrTruncatedBatch", err)
 	}
 	if n := testing.AllocsPerRun(100, func() { _, _ = ParseBatchHeader(b) }); n != 0 {
 		t.Fatalf("ParseBatchHeader allocates %v times", n)
@@ -153,9 +153,13 @@ func TestProtocolValidateBatches(t *testing.T) {
 			h.MaxTimestamp = h.BaseTimestamp - 1000
 			return mustBuild(t, h, testRecords(), CodecNone)
 		}, nil, 1, ""},
-		{"empty", func() []byte { return nil }, ErrCorruptBatch, 0, "no record batches"},
-		{"truncated header", func() []byte { return good[:30] }, ErrCorruptBatch, 0, "does not fit"},
-		{"truncated batch", func() []byte { return good[:len(good)-1] }, ErrCorruptBatch, 0, "does not fit"},
+		{"empty", func() []byte { return nil }, ErrTruncatedBatch, 0, "no record batches"},
+		{"no length field", func() []byte { return good[:11] }, ErrTruncatedBatch, 0, "too few to hold a batch length"},
+		{"no magic", func() []byte { return good[:16] }, ErrTruncatedBatch, 0, "too few to hold a batch magic"},
+		{"truncated header", func() []byte { return good[:30] }, ErrTruncatedBatch, 0, "does not fit"},
+		{"truncated batch", func() []byte { return good[:len(good)-1] }, ErrTruncatedBatch, 0, "does not fit"},
+		{"truncated, CRC mismatch", func() []byte { b := bytes.Clone(good); b[offCRC] ^= 1; return b[:len(b)-1] }, ErrTruncatedBatch, 0, "does not fit"},
+		{"truncated legacy message", func() []byte { m := legacyMessageSet(); return m[:len(m)-1] }, ErrTruncatedBatch, 0, "does not fit"},
 		{"flipped CRC byte", func() []byte { b := bytes.Clone(good); b[offCRC+2] ^= 0x10; return b }, ErrCorruptBatch, 0, "CRC"},
 		{"flipped record byte", func() []byte { b := bytes.Clone(good); b[len(b)-3] ^= 1; return b }, ErrCorruptBatch, 0, "CRC"},
 		{"flipped attribute bit", func() []byte { b := bytes.Clone(good); b[offAttributes+1] ^= attrTransactional; return b }, ErrCorruptBatch, 0, "CRC"},
@@ -168,16 +172,27 @@ func TestProtocolValidateBatches(t *testing.T) {
 			b := bytes.Clone(good)
 			put32(b, offLength, int32(len(b)-lengthPrefixSize+1))
 			return b
-		}, ErrCorruptBatch, 0, "does not fit"},
-		{"negative length", func() []byte { b := bytes.Clone(good); put32(b, offLength, -1); return b }, ErrCorruptBatch, 0, "does not fit"},
-		{"length below header", func() []byte { b := bytes.Clone(good); put32(b, offLength, 40); return b[:52] }, ErrCorruptBatch, 0, "below the minimum"},
+		}, ErrTruncatedBatch, 0, "does not fit"},
+		{"negative length", func() []byte { b := bytes.Clone(good); put32(b, offLength, -1); return b }, ErrCorruptBatch, 0, "below the minimum 14"},
+		{"length below any message", func() []byte { b := bytes.Clone(good); put32(b, offLength, 13); return b }, ErrCorruptBatch, 0, "below the minimum 14"},
+		{"length below any message, truncated", func() []byte { b := bytes.Clone(good); put32(b, offLength, 13); return b[:14] }, ErrCorruptBatch, 0, "below the minimum 14"},
+		{"length below header", func() []byte { b := bytes.Clone(good); put32(b, offLength, 40); return b[:52] }, ErrCorruptBatch, 0, "below the minimum 49"},
+		{"length below header, more after it", func() []byte { b := bytes.Clone(good); put32(b, offLength, 40); return b }, ErrCorruptBatch, 0, "below the minimum 49"},
 		{"magic 0", func() []byte { b := bytes.Clone(good); b[offMagic] = 0; return b }, ErrUnsupportedMagic, 0, "magic 0"},
 		{"magic 1", func() []byte { b := bytes.Clone(good); b[offMagic] = 1; return b }, ErrUnsupportedMagic, 0, "magic 1"},
-		{"magic 3", func() []byte { b := bytes.Clone(good); b[offMagic] = 3; return b }, ErrUnsupportedMagic, 0, "magic 3"},
+		{"magic 1, CRC mismatch", func() []byte { b := bytes.Clone(good); b[offMagic] = 1; b[offCRC] ^= 1; return b }, ErrUnsupportedMagic, 0, "magic 1"},
+		{"magic 3", func() []byte { b := bytes.Clone(good); b[offMagic] = 3; return b }, ErrCorruptBatch, 0, "magic 3 is no record format"},
+		{"magic -1", func() []byte { b := bytes.Clone(good); b[offMagic] = 0xff; return b }, ErrCorruptBatch, 0, "magic -1 is no record format"},
+		{"magic 3, truncated", func() []byte { b := bytes.Clone(good); b[offMagic] = 3; return b[:20] }, ErrCorruptBatch, 0, "magic 3"},
 		{"legacy message set", legacyMessageSet, ErrUnsupportedMagic, 0, "magic 1"},
 		{"legacy after good", func() []byte { return append(bytes.Clone(good), legacyMessageSet()...) }, ErrUnsupportedMagic, 0, "batch 1"},
-		{"trailing garbage", func() []byte { return append(bytes.Clone(good), 1, 2, 3, 4, 5) }, ErrCorruptBatch, 0, "batch 1"},
-		{"trailing partial batch", func() []byte { return append(bytes.Clone(good), good[:70]...) }, ErrCorruptBatch, 0, "batch 1 at byte"},
+		{"trailing garbage", func() []byte { return append(bytes.Clone(good), 1, 2, 3, 4, 5) }, ErrTruncatedBatch, 0, "batch 1"},
+		{"trailing partial batch", func() []byte { return append(bytes.Clone(good), good[:70]...) }, ErrTruncatedBatch, 0, "batch 1 at byte"},
+		{"trailing corrupt length", func() []byte {
+			b := append(bytes.Clone(good), good[:20]...)
+			put32(b, len(good)+offLength, 5)
+			return b
+		}, ErrCorruptBatch, 0, "batch 1 at byte"},
 		{"unknown codec", func() []byte {
 			b := bytes.Clone(good)
 			b[offAttributes+1] |= 7
