@@ -15,7 +15,8 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o bin/skiff ./cmd/skiff
 
 ## test: everything CI runs: checks, the broker's tests with -race, the
-## other packages' tests (SmartModules, bench tool), and the compat suite.
+## other packages' tests (SmartModules, bench tool; raftlog with its
+## `invariants` build tag), and the compat suite.
 test: check other race compat
 
 unit:
@@ -23,6 +24,7 @@ unit:
 
 other:
 	$(GO) test -count=1 ./transforms/... ./bench/...
+	$(GO) test -count=1 -tags invariants ./raftlog/...
 
 race:
 	$(GO) test -race -count=1 $(BROKER_PKGS)

@@ -191,6 +191,9 @@ func (f *partitionFSM) applyAppend(b *pebble.Batch, l *raft.Log, batch []byte, s
 	}
 	base := f.next
 	f.next += count
+	if invariants {
+		f.checkAppend(base, count)
+	}
 	f.bytes += int64(len(batch))
 	epoch := int32(l.Term)
 	if n := len(f.epochs); n == 0 || f.epochs[n-1].Epoch < epoch {
@@ -277,7 +280,11 @@ func (f *partitionFSM) applyTruncate(b *pebble.Batch, newStart int64) AppendResu
 		it.Close()
 	}
 	b.DeleteRange(lo, hi, nil)
+	prev := f.logStart
 	f.logStart = newStart
+	if invariants {
+		f.checkTruncate(prev)
+	}
 	// The first retained batch tells how far Raft entries may be reclaimed.
 	if e, ok := f.seekIndex(newStart); ok {
 		f.reclaimBelow = e.raftIndex

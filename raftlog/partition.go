@@ -222,6 +222,7 @@ func (p *Partition) Read(offset int64, o ReadOptions, dst []byte) ([]byte, error
 		return dst, err
 	}
 	dst = slices.Grow(dst, total)
+	start := len(dst)
 	var key []byte
 	for _, e := range entries {
 		key = appendGroupKey(key, p.group, kindLog, e.raftIndex)
@@ -240,6 +241,9 @@ func (p *Partition) Read(offset int64, o ReadOptions, dst []byte) ([]byte, error
 		dst = append(dst, batch...)
 		protocol.SetBaseOffset(dst[n:], e.baseOffset)
 		protocol.SetPartitionLeaderEpoch(dst[n:], int32(term))
+	}
+	if invariants {
+		checkRead(p.group, offset, o.MaxOffset, dst[start:])
 	}
 	return dst, nil
 }
