@@ -376,9 +376,11 @@ func (s *smartModules) ingest(ctx context.Context, t *topicState, partition int3
 		}
 		return empty, dead, nil
 	}
-	h.MaxTimestamp = h.BaseTimestamp
-	for _, r := range recs {
-		h.MaxTimestamp = max(h.MaxTimestamp, h.BaseTimestamp+r.TimestampDelta)
+	if !h.LogAppendTime() { // a LogAppendTime batch's max timestamp is the append time
+		h.MaxTimestamp = h.BaseTimestamp
+		for _, r := range recs {
+			h.MaxTimestamp = max(h.MaxTimestamp, h.BaseTimestamp+r.TimestampDelta)
+		}
 	}
 	out, err = protocol.BuildBatch(h, recs, h.Compression())
 	if err != nil {
