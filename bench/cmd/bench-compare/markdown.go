@@ -184,6 +184,9 @@ func rateText(v float64) string {
 
 func msText(v float64) string {
 	switch {
+	case v == 0:
+		// ProducerPerformance reports whole milliseconds: 0 is under one.
+		return "<1 ms"
 	case v >= 100:
 		return fmt.Sprintf("%.0f ms", v)
 	case v >= 10:
