@@ -193,11 +193,11 @@ func waitAny(chans []<-chan struct{}, timeout time.Duration, done <-chan struct{
 	return i >= 2
 }
 
-// read builds the response and returns the record bytes in it and whether
-// any partition has an error.
+// read builds the response and returns the record bytes in it that count
+// towards MinBytes and whether any partition has an error.
 func (f *fetchRun) read() (int, bool) {
 	view := f.b.view.Load()
-	total := 0
+	total, readyBytes := 0, 0
 	hasErr := false
 	f.resp.Topics = f.resp.Topics[:0]
 	for i := range f.parts {
@@ -219,8 +219,13 @@ func (f *fetchRun) read() (int, bool) {
 					f.b.log.Error("fetch read failed", "topic", fp.key.topic, "partition", fp.key.part, "err", err)
 					code = kerr.KafkaStorageError.Code
 				}
+				ready := len(recs)
 				if t := view.byName[fp.key.topic]; len(recs) > 0 && t != nil && t.isView() {
-					if recs, err = f.b.sm.viewBatches(f.b.ctx, t, recs); err != nil {
+					// Only batches with records count towards MinBytes: a
+					// consumer at a filtered tail waits (up to MaxWait) for
+					// records instead of fetching its empty batch again at
+					// once (kafkajs never moves past one).
+					if recs, ready, err = f.b.sm.viewBatches(f.b.ctx, t, recs); err != nil {
 						// Stop and report: the consumer retries; the
 						// log says why.
 						f.b.log.Error("view's SmartModules failed", "topic", fp.key.topic, "partition", fp.key.part, "err", err)
@@ -231,6 +236,7 @@ func (f *fetchRun) read() (int, bool) {
 					total += len(recs)
 					rp.RecordBatches = recs
 				}
+				readyBytes += ready
 			} else if fp.offset < logStart || fp.offset > hw {
 				code = kerr.OffsetOutOfRange.Code
 			}
@@ -246,7 +252,7 @@ func (f *fetchRun) read() (int, bool) {
 		}
 		f.addPartition(fp, rp)
 	}
-	return total, hasErr
+	return readyBytes, hasErr
 }
 
 // commitSession records what the final response told the client, and counts

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -390,16 +391,27 @@ func (s *smartModules) ingest(ctx context.Context, t *topicState, partition int3
 }
 
 // viewBatches runs a view's chain over the batches read from its source and
-// returns what the consumer gets: each batch keeps its base offset and last
-// offset delta (so the consumer moves past it) and holds the records that
-// came out, at their input's offset.
-func (s *smartModules) viewBatches(ctx context.Context, t *topicState, recs []byte) ([]byte, error) {
+// returns what the consumer gets, and how many of those bytes are in
+// batches that hold records. Each batch that keeps records keeps its base
+// offset, codec and last offset delta, with the records that came out at
+// their input's offset. Batches whose records were all filtered out are
+// dropped (the next batch's base offset tells the consumer where to go on),
+// unless nothing else is left: then one empty batch spanning them (as
+// compaction leaves them) moves the consumer past. So a response never
+// holds an empty batch after a batch with records, nor two empty batches:
+// segmentio/kafka-go v0.4.51 panics on the one and stalls on the other,
+// while it reads a response of one empty batch, as Kafka's compacted
+// segments give it.
+func (s *smartModules) viewBatches(ctx context.Context, t *topicState, recs []byte) ([]byte, int, error) {
 	src := t.meta.Configs[cfgViewOf]
 	c, err := s.chainFor(ctx, "view", t.meta.Name, t.meta.Configs[cfgViewTransforms], "fail", []string{t.meta.Name})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	out := make([]byte, 0, len(recs))
+	withRecords := 0
+	var gap *protocol.BatchHeader // the filtered run since the last batch out
+	var gapEnd int64
 	for len(recs) > 0 {
 		h, err := protocol.ParseBatchHeader(recs)
 		if err != nil || h.TotalSize() > len(recs) {
@@ -409,15 +421,16 @@ func (s *smartModules) viewBatches(ctx context.Context, t *topicState, recs []by
 		recs = recs[h.TotalSize():]
 		if h.Control() {
 			out = append(out, raw...)
+			gap = nil
 			continue
 		}
 		batch, err := engine.ParseBatch(raw, maxDecompressedBatch)
 		if err != nil {
-			return nil, fmt.Errorf("view %s: batch at offset %d of %s: %w", t.meta.Name, h.BaseOffset, src, err)
+			return nil, 0, fmt.Errorf("view %s: batch at offset %d of %s: %w", t.meta.Name, h.BaseOffset, src, err)
 		}
 		res, err := c.Process(ctx, batch)
 		if err != nil {
-			return nil, fmt.Errorf("view %s: %w", t.meta.Name, err)
+			return nil, 0, fmt.Errorf("view %s: %w", t.meta.Name, err)
 		}
 		kept := make([]protocol.Record, 0, len(res.Outputs))
 		for _, o := range res.Outputs {
@@ -429,13 +442,30 @@ func (s *smartModules) viewBatches(ctx context.Context, t *topicState, recs []by
 			r.TimestampDelta = batch.Records[o.Input].TimestampDelta
 			kept = append(kept, r)
 		}
+		if len(kept) == 0 {
+			if gap == nil {
+				hh := h
+				gap = &hh
+			}
+			gapEnd = h.BaseOffset + int64(h.LastOffsetDelta)
+			continue
+		}
+		gap = nil
 		b, err := protocol.BuildSparseBatch(h, kept, h.Compression(), h.LastOffsetDelta)
 		if err != nil {
-			return nil, fmt.Errorf("view %s: %w", t.meta.Name, err)
+			return nil, 0, fmt.Errorf("view %s: %w", t.meta.Name, err)
+		}
+		out = append(out, b...)
+		withRecords += len(b)
+	}
+	if gap != nil && len(out) == 0 && gapEnd-gap.BaseOffset <= math.MaxInt32 {
+		b, err := protocol.BuildSparseBatch(*gap, nil, protocol.CodecNone, int32(gapEnd-gap.BaseOffset))
+		if err != nil {
+			return nil, 0, fmt.Errorf("view %s: %w", t.meta.Name, err)
 		}
 		out = append(out, b...)
 	}
-	return out, nil
+	return out, withRecords, nil
 }
 
 // ingestPolicy is the topic's produce-time error policy.

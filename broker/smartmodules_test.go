@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/skiffstream/skiff/protocol"
 	"github.com/skiffstream/skiff/transforms/wasmbuild"
@@ -545,5 +546,49 @@ func TestSmartModuleFilterMapView(t *testing.T) {
 	got := readAllRecords(t, s.addr(), "upper-view", 2)
 	if len(got) != 2 || string(got[0].Value) != "ONE" || got[0].Offset != 0 || string(got[1].Value) != "THREE" || got[1].Offset != 2 {
 		t.Fatalf("view: %q", values(got))
+	}
+}
+
+// TestSmartModuleViewTailWaits: a fetch at a view's filtered tail holds for
+// MaxWait (empty batches are not data for MinBytes) and then answers one
+// empty batch spanning the tail, so a consumer moves past it without
+// spinning.
+func TestSmartModuleViewTailWaits(t *testing.T) {
+	s := startSMTest(t, "")
+	createTopic(t, s.c, "src", 1)
+	recs := []*kgo.Record{{Topic: "src", Value: []byte("keep 1")}, {Topic: "src", Value: []byte("drop 2")}}
+	for _, r := range recs { // two batches
+		if err := s.c.ProduceSync(ctxT(t), r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, msg := createTopicErr(t, s.c, "v", -1, cfgViewOf, "src", cfgViewTransforms, "transforms:\n  - uses: regex-filter\n    with:\n      regex: ^keep\n"); code != 0 {
+		t.Fatalf("create view: %s %s", errName(code), msg)
+	}
+	fetch := func(offset int64) (*kmsg.FetchResponseTopicPartition, time.Duration) {
+		req := kmsg.NewPtrFetchRequest()
+		req.MaxWaitMillis, req.MinBytes, req.MaxBytes = 400, 1, 1<<20
+		req.SessionEpoch = -1
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic = "v"
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch = offset, 1<<20, -1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		start := time.Now()
+		resp := send[*kmsg.FetchResponse](t, newClient(t, s.addr(), kgo.MaxVersions(kversion.V3_0_0())), req)
+		return &resp.Topics[0].Partitions[0], time.Since(start)
+	}
+	rp, _ := fetch(0)
+	if h, err := protocol.ParseBatchHeader(rp.RecordBatches); err != nil || h.NumRecords != 1 || h.TotalSize() != len(rp.RecordBatches) {
+		t.Fatalf("fetch at 0: want the one batch with a record and no empty batch after it, got %d bytes (%+v, %v)", len(rp.RecordBatches), h, err)
+	}
+	rp, took := fetch(1)
+	h, err := protocol.ParseBatchHeader(rp.RecordBatches)
+	if err != nil || h.NumRecords != 0 || h.BaseOffset != 1 || h.LastOffsetDelta != 0 {
+		t.Fatalf("fetch at the filtered tail: %+v, %v; want one empty batch at 1", h, err)
+	}
+	if took < 300*time.Millisecond {
+		t.Fatalf("fetch at the filtered tail answered after %v: it should wait for records up to MaxWait (400ms)", took)
 	}
 }

@@ -21,6 +21,7 @@ type viewBatch struct {
 	codec       string
 	count       int32 // NumRecords
 	recs        []record
+	response    int // which raw Fetch response of readBatches it came in
 }
 
 func (b viewBatch) matches() (n int) {
@@ -42,8 +43,10 @@ func (r *viewRun) readBatches(topic string, ends map[int32]int64) map[int32][]vi
 	id := r.topicID(topic)
 	dec := kgo.DefaultDecompressor()
 	out := map[int32][]viewBatch{}
+	response := 0
 	for p := range int32(viewPartitions) {
 		for offset := int64(0); offset < ends[p]; {
+			response++
 			batches, err := fetchRaw(ctx, r.cl, topic, id, p, offset)
 			if err != nil {
 				r.t.Fatalf("raw fetch of %s-%d at %d: %v", topic, p, offset, err)
@@ -51,6 +54,7 @@ func (r *viewRun) readBatches(topic string, ends map[int32]int64) map[int32][]vi
 			next := offset
 			for _, b := range batches {
 				vb := decodeBatch(r.t, dec, topic, p, b)
+				vb.response = response
 				out[p] = append(out[p], vb)
 				next = max(next, vb.last+1)
 			}
@@ -190,32 +194,77 @@ func (r *viewRun) checkView(view string, src map[int32][]viewBatch) {
 	}
 	got := r.readBatches(view, ends)
 	for p := range int32(viewPartitions) {
-		empty := 0
-		gs, ws := got[p], src[p]
-		if len(gs) != len(ws) {
-			r.t.Fatalf("view %s-%d has %d batches, its source %d:\nview:   %s\nsource: %s", view, p, len(gs), len(ws), describeBatches(gs), describeBatches(ws))
-		}
-		for i, g := range gs {
-			w := ws[i]
-			var want []record
+		// The source batches with a match come out as they were, holding
+		// the matches; those without are left out, except that a fetch
+		// response that would hold nothing else gets one empty batch (as
+		// Kafka's log cleaner leaves them; codec none) spanning them, so
+		// that the consumer moves past. Never two empty batches in a row,
+		// nor one after a batch with records.
+		var want []viewBatch
+		for _, w := range src[p] {
+			var m []record
 			for _, rec := range w.recs {
 				if isMatch(rec.Value) {
-					want = append(want, rec)
+					m = append(m, rec)
 				}
 			}
-			// A batch left with no records may say codec none, as the empty
-			// batches Kafka's log cleaner writes (writeEmptyHeader) do.
-			codecOK := g.codec == w.codec || g.count == 0 && g.codec == "none"
-			if g.first != w.first || g.last != w.last || !codecOK || !sameRecords(g.recs, want) {
-				r.t.Fatalf("view %s-%d batch %d: [%d..%d %s] with %v\nsource batch [%d..%d %s] with matches %v",
-					view, p, i, g.first, g.last, g.codec, g.recs, w.first, w.last, w.codec, want)
-			}
-			if g.count == 0 {
-				empty++
+			if len(m) > 0 {
+				w.recs = m
+				want = append(want, w)
 			}
 		}
-		r.t.Logf("view %s-%d: %d batches, %d of them with no records", view, p, len(gs), empty)
+		empty, i := 0, 0
+		prevEmpty := false
+		for j, g := range got[p] {
+			if g.count == 0 {
+				if j > 0 && got[p][j-1].count > 0 && got[p][j-1].response == g.response {
+					r.t.Fatalf("view %s-%d: an empty batch after one with records in one response, at %d", view, p, g.first)
+				}
+				if prevEmpty {
+					r.t.Fatalf("view %s-%d: two empty batches in a row at %d: %s", view, p, g.first, describeBatches(got[p]))
+				}
+				if g.codec != "none" || !noMatchesIn(src[p], g.first, g.last) {
+					r.t.Fatalf("view %s-%d: empty batch [%d..%d %s] covers source records that match, or does not end on a source batch", view, p, g.first, g.last, g.codec)
+				}
+				empty++
+				prevEmpty = true
+				continue
+			}
+			prevEmpty = false
+			if i >= len(want) {
+				r.t.Fatalf("view %s-%d: more batches with records than its source has batches with matches:\nview:   %s", view, p, describeBatches(got[p]))
+			}
+			w := want[i]
+			i++
+			if g.first != w.first || g.last != w.last || g.codec != w.codec || !sameRecords(g.recs, w.recs) {
+				r.t.Fatalf("view %s-%d batch [%d..%d %s] with %v\nsource batch [%d..%d %s] with matches %v",
+					view, p, g.first, g.last, g.codec, g.recs, w.first, w.last, w.codec, w.recs)
+			}
+		}
+		if i != len(want) {
+			r.t.Fatalf("view %s-%d has %d batches with records, its source %d with matches:\nview:   %s", view, p, i, len(want), describeBatches(got[p]))
+		}
+		r.t.Logf("view %s-%d: %d batches, %d of them with no records; its source %d", view, p, len(got[p]), empty, len(src[p]))
 	}
+}
+
+// noMatchesIn reports whether the source batches from first to last hold no
+// match and first and last are on source batch boundaries.
+func noMatchesIn(src []viewBatch, first, last int64) bool {
+	startOK, endOK := false, false
+	for _, b := range src {
+		if b.last < first || b.first > last {
+			continue
+		}
+		startOK = startOK || b.first == first
+		endOK = endOK || b.last == last
+		for _, rec := range b.recs {
+			if isMatch(rec.Value) {
+				return false
+			}
+		}
+	}
+	return startOK && endOK
 }
 
 // checkIngest checks that a topic with a produce-time filter holds the plan's

@@ -73,8 +73,12 @@ func kafkagoViewClient(*testing.T) viewClient {
 var kafkagoEmptyBatchBug = &clientBug{
 	what: "segmentio/kafka-go v0.4.51 (the newest release) panics with \"markRead: negative count\" " +
 		"(message_reader.go) when a Fetch response holds two record batches without records in a row " +
-		"after a batch with records; Apache Kafka's compaction returns that too (TestReferenceEmptyBatches, empty-between)",
-	crash: "markRead: negative count",
+		"after a batch with records; Apache Kafka's compaction returns that too (TestReferenceEmptyBatches, empty-between). " +
+		"Skiff's views never send an empty batch after one with records. It reads Kafka's compacted segment of " +
+		"empty batches, but at a view's filtered tail (a response of one empty batch, after it read the records " +
+		"before it) it fetches the same offset again and again until a match follows: not understood yet",
+	crash:     "markRead: negative count",
+	viewStall: true,
 }
 
 func confluentViewClient(*testing.T) viewClient {
