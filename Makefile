@@ -45,6 +45,7 @@ vet:
 
 staticcheck:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
+	cd compat-tests && $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 tidy-check:
 	@cp go.mod /tmp/skiff-go.mod.bak && cp go.sum /tmp/skiff-go.sum.bak

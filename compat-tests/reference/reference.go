@@ -262,7 +262,7 @@ func waitBrokers(ctx context.Context, addrs []string) error {
 		case err != nil:
 			last = err
 		case len(resp.Brokers) < len(addrs):
-			last = fmt.Errorf("Metadata lists %d brokers, want %d", len(resp.Brokers), len(addrs))
+			last = fmt.Errorf("the Metadata response lists %d brokers, want %d", len(resp.Brokers), len(addrs))
 		default:
 			return nil
 		}
