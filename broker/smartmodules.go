@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -56,23 +57,28 @@ type smartModules struct {
 	engErr  error
 
 	mu     sync.Mutex
-	chains map[string]*chainEntry // by purpose and topic
+	chains map[chainKey]*chainEntry
 	logs   *moduleLogs
 
 	turnMu sync.Mutex
 	turns  map[uint64]chan struct{} // by partition group: the last run's "submitted"
 }
 
+// chainKey names a chain: what it is for ("ingest" or "view") and its topic.
+type chainKey struct{ purpose, topic string }
+
 // chainEntry is a built chain and what it was built from, so a config
-// change builds a new one.
+// change, or a change of the stored modules, builds a new one.
 type chainEntry struct {
-	source string // spec text | policy | module hashes
-	chain  *chain.Chain
-	err    error
+	spec, policy string
+	outputs      []string
+	modulesGen   uint64
+	chain        *chain.Chain
+	err          error
 }
 
 func newSmartModules(b *Broker) *smartModules {
-	return &smartModules{b: b, chains: map[string]*chainEntry{}, logs: newModuleLogs(200), turns: map[uint64]chan struct{}{}}
+	return &smartModules{b: b, chains: map[chainKey]*chainEntry{}, logs: newModuleLogs(200), turns: map[uint64]chan struct{}{}}
 }
 
 // closedChan is a turn that is already over.
@@ -145,33 +151,24 @@ func (s *smartModules) builtin(name string) (string, []byte, bool) {
 }
 
 // chainFor returns the chain of a topic's SmartModule config, building it on
-// first use or after the config changed.
+// first use or after the config or a stored module changed. It runs for
+// every produced batch of a topic with produce-time SmartModules and every
+// read of a view, so the check is a few comparisons.
 func (s *smartModules) chainFor(ctx context.Context, purpose, topic, specText, policy string, outputs []string) (*chain.Chain, error) {
-	key := purpose + "\x00" + topic
-	source := specText + "\x00" + policy + "\x00" + strings.Join(outputs, ",") + "\x00" + s.moduleVersions(specText)
+	key := chainKey{purpose, topic}
+	gen := s.b.ctrl.ModulesGen()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e := s.chains[key]; e != nil && e.source == source {
+	e := s.chains[key]
+	if e != nil && e.spec == specText && e.policy == policy && e.modulesGen == gen && slices.Equal(e.outputs, outputs) {
 		return e.chain, e.err
-	} else if e != nil && e.chain != nil {
+	}
+	if e != nil && e.chain != nil {
 		e.chain.Close()
 	}
 	c, err := s.build(ctx, topic, specText, policy, outputs, nil)
-	s.chains[key] = &chainEntry{source: source, chain: c, err: err}
+	s.chains[key] = &chainEntry{spec: specText, policy: policy, outputs: outputs, modulesGen: gen, chain: c, err: err}
 	return c, err
-}
-
-// moduleVersions names the stored modules' hashes, so replacing a module
-// rebuilds the chains that use it.
-func (s *smartModules) moduleVersions(specText string) string {
-	meta := s.b.ctrl.Meta()
-	var sb strings.Builder
-	for name, m := range meta.Modules {
-		if strings.Contains(specText, name) {
-			sb.WriteString(m.SHA256)
-		}
-	}
-	return sb.String()
 }
 
 // build makes a chain. env adds variables to every module (deployments'
@@ -211,10 +208,10 @@ func (s *smartModules) build(ctx context.Context, input, specText, policy string
 
 // stats returns the figures of the produce-time and view chains, keyed by
 // purpose and topic.
-func (s *smartModules) stats() map[string][]chain.StepStats {
+func (s *smartModules) stats() map[chainKey][]chain.StepStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string][]chain.StepStats, len(s.chains))
+	out := make(map[chainKey][]chain.StepStats, len(s.chains))
 	for key, e := range s.chains {
 		if e.chain != nil {
 			out[key] = e.chain.Stats()
@@ -228,8 +225,7 @@ func (s *smartModules) prune(topics map[string]*topicState) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for key, e := range s.chains {
-		_, topic, _ := strings.Cut(key, "\x00")
-		if topics[topic] == nil {
+		if topics[key.topic] == nil {
 			if e.chain != nil {
 				e.chain.Close()
 			}
@@ -474,6 +470,18 @@ func (t *topicState) ingestPolicy() string {
 		return p
 	}
 	return "fail"
+}
+
+// mirrorPartition is the partition of t that records from partition n of
+// another topic go to (dead letters, a deployment's outputs): the same
+// number, modulo t's partition count, so per-partition order is kept. It is
+// nil when t is nil, has no partitions or that one is not open here.
+func (t *topicState) mirrorPartition(n int32) (*raftlog.Partition, int32) {
+	if t == nil || len(t.parts) == 0 {
+		return nil, n
+	}
+	i := n % int32(len(t.parts))
+	return t.parts[i], i
 }
 
 // isView reports whether the topic is a read-time view.

@@ -528,12 +528,9 @@ type outputSeq struct {
 // the batch of seq (with no record, the sequence alone).
 func (r *deployRun) appendTo(topic string, partition int32, in protocol.BatchHeader, recs []protocol.Record, seq outputSeq) (*raftlog.AppendFuture, error) {
 	t := r.d.b.topic(topic)
-	if t == nil || len(t.parts) == 0 {
-		return nil, fmt.Errorf("output topic %s does not exist", topic)
-	}
-	p := t.parts[int(partition)%len(t.parts)]
+	p, n := t.mirrorPartition(partition)
 	if p == nil {
-		return nil, fmt.Errorf("output topic %s partition %d is not open", topic, int(partition)%len(t.parts))
+		return nil, fmt.Errorf("output topic %s partition %d is not open or the topic does not exist", topic, n)
 	}
 	h := protocol.BatchHeader{BaseTimestamp: in.BaseTimestamp, MaxTimestamp: in.BaseTimestamp,
 		ProducerID: seq.pid, ProducerEpoch: 0, BaseSequence: int32(seq.first & math.MaxInt32)}
@@ -666,8 +663,7 @@ func (c *transformCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for key, steps := range c.b.sm.stats() {
-		attach, name, _ := strings.Cut(key, "\x00")
-		c.steps(ch, attach, name, steps)
+		c.steps(ch, key.purpose, key.topic, steps)
 	}
 	for _, meta := range c.b.ctrl.Meta().Transforms {
 		st := c.b.deploys.status(meta)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -210,6 +211,10 @@ type controllerFSM struct {
 	// in, and the entry's Extensions (a module's bytes).
 	pendingBatch *pebble.Batch
 	pendingWasm  []byte
+
+	// modulesGen counts changes of stored SmartModules since start, so
+	// users of built chains can tell cheaply when to build them again.
+	modulesGen atomic.Uint64
 }
 
 func (f *controllerFSM) key() []byte { return groupPrefix(ControllerGroup, kindCtrl) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -82,6 +83,10 @@ func (c *Controller) PutModule(meta ModuleMeta, wasm []byte, replace bool) error
 	return r.err
 }
 
+// ModulesGen changes whenever a stored SmartModule is stored, replaced or
+// deleted (counted since this node started); it is one atomic load.
+func (c *Controller) ModulesGen() uint64 { return c.fsm.modulesGen.Load() }
+
 // DeleteModule removes a stored SmartModule that no transform uses.
 func (c *Controller) DeleteModule(name string) error {
 	return c.apply(ctrlCmd{Op: "delete-module", Name: name}).err
@@ -150,6 +155,7 @@ func (f *controllerFSM) applyModuleCmd(cmd ctrlCmd) ctrlResult {
 		m.CreatedAt = cmd.Now
 		f.pendingBatch.Set(groupKeyName(ControllerGroup, kindModule, m.Name), f.pendingWasm, nil)
 		s.Modules[m.Name] = m
+		f.modulesGen.Add(1)
 	case "delete-module":
 		if _, ok := s.Modules[cmd.Name]; !ok {
 			return ctrlResult{err: fmt.Errorf("SmartModule %q: %w", cmd.Name, ErrModuleNotFound)}
@@ -161,6 +167,7 @@ func (f *controllerFSM) applyModuleCmd(cmd ctrlCmd) ctrlResult {
 		}
 		f.pendingBatch.Delete(groupKeyName(ControllerGroup, kindModule, cmd.Name), nil)
 		delete(s.Modules, cmd.Name)
+		f.modulesGen.Add(1)
 	case "put-transform":
 		t := cmd.Transform
 		if t == nil || t.Name == "" {
@@ -189,7 +196,7 @@ func (f *controllerFSM) applyModuleCmd(cmd ctrlCmd) ctrlResult {
 // module. The controller does not parse YAML; a `uses:` line naming the
 // module exactly is what the broker writes and what users write.
 func moduleUsedBy(spec, name string) bool {
-	for _, line := range splitLines(spec) {
+	for line := range strings.Lines(spec) {
 		if v, ok := usesValue(line); ok && v == name {
 			return true
 		}
@@ -197,39 +204,13 @@ func moduleUsedBy(spec, name string) bool {
 	return false
 }
 
-func splitLines(s string) []string {
-	var out []string
-	for len(s) > 0 {
-		i := 0
-		for i < len(s) && s[i] != '\n' {
-			i++
-		}
-		out = append(out, s[:i])
-		if i < len(s) {
-			i++
-		}
-		s = s[i:]
-	}
-	return out
-}
-
 // usesValue reads NAME from a line `  - uses: NAME` or `uses: "NAME"`.
 func usesValue(line string) (string, bool) {
-	i := 0
-	for i < len(line) && (line[i] == ' ' || line[i] == '\t' || line[i] == '-') {
-		i++
-	}
-	const key = "uses:"
-	if len(line)-i < len(key) || line[i:i+len(key)] != key {
+	v, ok := strings.CutPrefix(strings.TrimLeft(line, " \t-"), "uses:")
+	if !ok {
 		return "", false
 	}
-	v := line[i+len(key):]
-	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
-		v = v[1:]
-	}
-	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t' || v[len(v)-1] == '\r') {
-		v = v[:len(v)-1]
-	}
+	v = strings.TrimSpace(v)
 	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
 		v = v[1 : len(v)-1]
 	}
