@@ -292,10 +292,10 @@ func (b *Broker) ingestAsync(t *topicState, p *raftlog.Partition, partition int3
 // topic (the partition of the same number, modulo its count).
 func (b *Broker) deadLetterAppend(t *topicState, partition int32, dead []byte) *raftlog.AppendFuture {
 	_, topic, _ := strings.Cut(t.ingestPolicy(), ":")
-	dt := b.topic(topic)
-	if dt == nil || len(dt.parts) == 0 || dt.parts[int(partition)%len(dt.parts)] == nil {
+	p, _ := b.topic(topic).mirrorPartition(partition)
+	if p == nil {
 		b.log.Error("dead-letter topic is gone or not open; dropping records", "topic", topic)
 		return nil
 	}
-	return dt.parts[int(partition)%len(dt.parts)].Append(dead)
+	return p.Append(dead)
 }

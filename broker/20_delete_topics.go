@@ -39,19 +39,23 @@ func handleDeleteTopics(b *Broker, r *request) (reply, error) {
 		st := kmsg.NewDeleteTopicsResponseTopic()
 		st.Topic, st.TopicID = tg.name, tg.id
 		var t *topicState
+		var deps []string
 		if tg.name != nil {
 			t = b.topic(*tg.name)
 		} else {
 			t = b.view.Load().byID[tg.id]
+		}
+		if t != nil {
+			deps = b.dependents(t.meta.Name)
 		}
 		switch {
 		case t == nil && tg.name == nil:
 			st.ErrorCode = kerr.UnknownTopicID.Code
 		case t == nil:
 			st.ErrorCode = kerr.UnknownTopicOrPartition.Code
-		case len(b.dependents(t.meta.Name)) > 0:
+		case len(deps) > 0:
 			st.ErrorCode = kerr.InvalidRequest.Code
-			st.ErrorMessage = strp(fmt.Sprintf("topic %s is read by %s: delete those first", t.meta.Name, strings.Join(b.dependents(t.meta.Name), ", ")))
+			st.ErrorMessage = strp(fmt.Sprintf("topic %s is read by %s: delete those first", t.meta.Name, strings.Join(deps, ", ")))
 		default:
 			st.Topic, st.TopicID = strp(t.meta.Name), t.meta.ID
 			if err := b.ctrl.DeleteTopic(t.meta.Name); err != nil {
