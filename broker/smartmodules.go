@@ -199,6 +199,7 @@ func (s *smartModules) build(ctx context.Context, input, specText, policy string
 	return chain.New(ctx, chain.Config{
 		Engine:       eng,
 		Resolve:      s.resolve,
+		Native:       builtin.ChainNative,
 		InputTopic:   input,
 		OutputTopics: outputs,
 		Policy:       pol,

@@ -3,10 +3,13 @@ package builtin_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/skiffstream/skiff/transforms/builtin"
 	"github.com/skiffstream/skiff/transforms/builtin/internal/wasmbuild"
 	"github.com/skiffstream/skiff/transforms/engine"
+	"github.com/skiffstream/skiff/transforms/sdk"
 )
 
 // cacheDir is the engines' compilation cache, shared by the tests of one
@@ -148,11 +152,18 @@ func newEngine(t testing.TB) (*engine.Engine, *logLines) {
 }
 
 // start loads the built-in module name and starts a runner with params.
-func start(t testing.TB, e *engine.Engine, name string, params map[string]string) (*engine.Runner, error) {
+// The runner runs each batch twice, through the module's WebAssembly and
+// natively (builtin.NewNative, as the broker runs built-ins), fails the
+// test when the two differ in outputs or errors, and returns what the
+// WebAssembly gave. So every case of these tests checks both.
+func start(t testing.TB, e *engine.Engine, name string, params map[string]string) (*dualRunner, error) {
 	t.Helper()
 	wasm, ok := builtin.Lookup(name)
 	if !ok {
 		t.Fatalf("no built-in %q", name)
+	}
+	if !builtin.IsBuiltin(name, wasm) || builtin.IsBuiltin(name, bytes.Clone(wasm)) {
+		t.Fatalf("IsBuiltin(%q) does not tell the embedded module from a copy", name)
 	}
 	ctx := context.Background()
 	m, err := e.Load(ctx, name, wasm)
@@ -164,7 +175,63 @@ func start(t testing.TB, e *engine.Engine, name string, params map[string]string
 	if err == nil {
 		t.Cleanup(func() { r.Close() })
 	}
-	return r, err
+	if _, probe := params[sdk.DescribeEnv]; probe {
+		return &dualRunner{t: t, wasm: r}, err // a WebAssembly matter
+	}
+	n, nerr := builtin.NewNative(name, params)
+	switch {
+	case (err == nil) != (nerr == nil):
+		t.Fatalf("%s %v: WebAssembly start error %v, native %v", name, params, err, nerr)
+	case err != nil:
+		words := strings.TrimPrefix(nerr.Error(), engine.ErrModuleFailed.Error()+": ")
+		if !errors.Is(nerr, engine.ErrModuleFailed) || !strings.Contains(err.Error(), words) {
+			t.Fatalf("%s %v: native start error %q, WebAssembly %q", name, params, nerr, err)
+		}
+		return nil, err
+	}
+	if n.Kind() == "" || n.Name() != name {
+		t.Fatalf("native %s: name %q, kind %q", name, n.Name(), n.Kind())
+	}
+	t.Cleanup(func() { n.Close() })
+	return &dualRunner{t: t, wasm: r, native: n}, nil
+}
+
+type dualRunner struct {
+	t      testing.TB
+	wasm   *engine.Runner
+	native *builtin.Native
+}
+
+func (d *dualRunner) ProcessBatch(ctx context.Context, b engine.Batch) ([]engine.Output, error) {
+	d.t.Helper()
+	outs, err := d.wasm.ProcessBatch(ctx, b)
+	if d.native == nil {
+		return outs, err
+	}
+	nouts, nerr := d.native.ProcessBatch(ctx, b)
+	if len(nouts) != len(outs) {
+		d.t.Fatalf("native: %d outputs, WebAssembly %d (errors %v, %v)", len(nouts), len(outs), nerr, err)
+	}
+	for i := range outs {
+		w, n := outs[i], nouts[i]
+		if w.Input != n.Input || w.Topic != n.Topic || !reflect.DeepEqual(w.Record, n.Record) {
+			d.t.Fatalf("output %d: native %+v, WebAssembly %+v", i, n, w)
+		}
+	}
+	var be, nbe *engine.BatchError
+	switch {
+	case (err == nil) != (nerr == nil):
+		d.t.Fatalf("native error %v, WebAssembly %v", nerr, err)
+	case err != nil:
+		if !errors.As(err, &be) || !errors.As(nerr, &nbe) || be.Record != nbe.Record || be.Offset != nbe.Offset || be.Module != nbe.Module {
+			d.t.Fatalf("native error %#v, WebAssembly %#v", nerr, err)
+		}
+		words := strings.TrimPrefix(nbe.Err.Error(), engine.ErrModuleFailed.Error()+": ")
+		if !errors.Is(nerr, engine.ErrModuleFailed) || !strings.Contains(err.Error(), words) {
+			d.t.Fatalf("native error %q, WebAssembly %q", nerr, err)
+		}
+	}
+	return outs, err
 }
 
 // record is one input record.

@@ -17,10 +17,23 @@ import (
 // the user as they are, after the step they concern: say what to do.
 type Resolve func(ctx context.Context, uses string) (name string, wasm []byte, err error)
 
+// Native may run a module Resolve found as Go code instead of WebAssembly:
+// for a module it knows (the built-ins, see builtin.NewNative) it returns a
+// Runner that gives what the module's WebAssembly would, and the module's
+// kind; for any other it returns ok false. env is the step's parameters.
+type Native func(name string, wasm []byte, env map[string]string) (r Runner, kind Kind, ok bool, err error)
+
+// Runner runs a step's module over batches, as *engine.Runner does.
+type Runner interface {
+	ProcessBatch(ctx context.Context, b engine.Batch) ([]engine.Output, error)
+	Close() error
+}
+
 // Config configures a Chain.
 type Config struct {
 	Engine  *engine.Engine
 	Resolve Resolve
+	Native  Native // nil: every step runs as WebAssembly
 	// InputTopic and OutputTopics are every step's topic variables
 	// (REDPANDA_INPUT_TOPIC, REDPANDA_OUTPUT_TOPIC_n). At least one output.
 	// At produce time and for a view both are the topic itself. What a
@@ -48,9 +61,10 @@ type Chain struct {
 type step struct {
 	index  int
 	uses   string
+	name   string // the module's, as Resolve gave it
 	kind   Kind
-	module *engine.Module
-	runner *engine.Runner
+	module *engine.Module // nil for a native step
+	runner Runner
 	stats  stepCounters
 }
 
@@ -95,6 +109,15 @@ func (c *Chain) startStep(ctx context.Context, i int, st Step) (*step, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.cfg.Native != nil {
+		r, kind, ok, err := c.cfg.Native(name, wasm, st.With)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return &step{index: i, uses: st.Uses, name: name, kind: kind, runner: r}, nil
+		}
+	}
 	m, err := c.cfg.Engine.Load(ctx, name, wasm)
 	if err != nil {
 		return nil, err
@@ -120,7 +143,7 @@ func (c *Chain) startStep(ctx context.Context, i int, st Step) (*step, error) {
 		m.Close(ctx)
 		return nil, err
 	}
-	return &step{index: i, uses: st.Uses, kind: kind, module: m, runner: r}, nil
+	return &step{index: i, uses: st.Uses, name: name, kind: kind, module: m, runner: r}, nil
 }
 
 // Kinds returns each step's kind, in order.
@@ -155,7 +178,9 @@ func (c *Chain) Policy() Policy { return c.cfg.Policy }
 func (c *Chain) Close() error {
 	for _, s := range c.steps {
 		s.runner.Close()
-		s.module.Close(context.Background())
+		if s.module != nil {
+			s.module.Close(context.Background())
+		}
 	}
 	return nil
 }
@@ -190,7 +215,7 @@ func (c *Chain) Stats() []StepStats {
 	for i, s := range c.steps {
 		k := &s.stats
 		out[i] = StepStats{
-			Step: i, Uses: s.uses, Module: s.module.Name(), Kind: s.kind,
+			Step: i, Uses: s.uses, Module: s.name, Kind: s.kind,
 			RecordsIn: k.recordsIn.Load(), RecordsOut: k.recordsOut.Load(), Dropped: k.dropped.Load(),
 			Skipped: k.skipped.Load(), DeadLettered: k.deadLettered.Load(), Errors: k.errors.Load(),
 			BytesIn: k.bytesIn.Load(), BytesOut: k.bytesOut.Load(), Time: time.Duration(k.nanos.Load()),

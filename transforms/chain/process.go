@@ -180,7 +180,7 @@ func (c *Chain) runStep(ctx context.Context, s *step, h protocol.BatchHeader, in
 // drop applies policy skip or dead-letter to original record orig.
 func (c *Chain) drop(s *step, be *engine.BatchError, orig int, res *Result, count bool) {
 	if c.cfg.Policy.Action == DeadLetter {
-		res.DeadLetters = append(res.DeadLetters, FailedRecord{Input: orig, Step: s.index, Module: s.module.Name(), Err: be})
+		res.DeadLetters = append(res.DeadLetters, FailedRecord{Input: orig, Step: s.index, Module: s.name, Err: be})
 		if count {
 			s.stats.deadLettered.Add(1)
 		}
@@ -191,11 +191,11 @@ func (c *Chain) drop(s *step, be *engine.BatchError, orig int, res *Result, coun
 		}
 	}
 	c.log.Warn("transform failed on a record; the record is dropped by the error policy",
-		"policy", c.cfg.Policy.String(), "step", s.index+1, "module", s.module.Name(), "offset", be.Offset, "error", be.Err)
+		"policy", c.cfg.Policy.String(), "step", s.index+1, "module", s.name, "offset", be.Offset, "error", be.Err)
 }
 
 func (c *Chain) stepError(s *step, err error, be *engine.BatchError, start int, originOf func(int) int) *StepError {
-	e := &StepError{Step: s.index, Uses: s.uses, Module: s.module.Name(), Input: -1, Offset: -1, Err: err}
+	e := &StepError{Step: s.index, Uses: s.uses, Module: s.name, Input: -1, Offset: -1, Err: err}
 	if be != nil && be.Record >= 0 {
 		e.Input, e.Offset = originOf(start+be.Record), be.Offset
 	}

@@ -1,98 +1,19 @@
-// Command json-filter is the built-in json-filter SmartModule, a filter:
-// it keeps the records whose value is a JSON document with a field that
-// matches.
-//
-// Parameters:
-//   - field: the field, as a dot path ("user.country", "items.0.sku";
-//     numbers index arrays). Required.
-//   - equals: keep when the field's value, as text, is this: a string
-//     compares unquoted ("DE"), a number as written ("42"), true, false
-//     and null as those words, an object or array as compact JSON.
-//   - regex: keep when that text matches this expression (Go RE2 syntax,
-//     anywhere in the text unless anchored).
-//   - exists: true keeps the records that have the field (null counts),
-//     false those that lack it.
-//
-// Give field and exactly one of equals, regex and exists.
-//
-// A record without the field is dropped (kept with exists=false); so is a
-// null value (a tombstone). A value that is not JSON fails its record, for
-// the deployment's error policy to handle.
+// Command json-filter is the built-in json-filter SmartModule; see funcs.JSONFilter for what
+// it does and its parameters. The broker runs the same code natively
+// (builtin.NewNative); this is its WebAssembly build, for hosts and tools
+// that run modules as WebAssembly.
 package main
 
 import (
-	"errors"
-	"regexp"
-	"strings"
-
+	"github.com/skiffstream/skiff/transforms/builtin/funcs"
 	"github.com/skiffstream/skiff/transforms/builtin/internal/modinit"
-	"github.com/skiffstream/skiff/transforms/jolt"
 	"github.com/skiffstream/skiff/transforms/sdk"
 )
 
 func main() {
-	keep, err := newFilter()
+	m, err := funcs.JSONFilter(sdk.Params())
 	if err != nil {
 		modinit.Fail("json-filter", err)
 	}
-	sdk.Filter(keep)
-}
-
-func newFilter() (func(sdk.Record) (bool, error), error) {
-	params, err := modinit.Check("field", "equals", "regex", "exists")
-	if err != nil {
-		return nil, err
-	}
-	field := params["field"]
-	if field == "" {
-		return nil, errors.New("the `field` parameter is required: a dot path such as user.country")
-	}
-	if strings.HasPrefix(field, ".") || strings.HasSuffix(field, ".") || strings.Contains(field, "..") {
-		return nil, errors.New("parameter field is \"" + field + "\": use names separated by single dots, such as user.country")
-	}
-	var tests []string
-	for _, name := range []string{"equals", "regex", "exists"} {
-		if _, ok := params[name]; ok {
-			tests = append(tests, name)
-		}
-	}
-	switch len(tests) {
-	case 0:
-		return nil, errors.New("give one of the parameters equals, regex or exists to say what the field must be")
-	case 1:
-	default:
-		return nil, errors.New("give only one of the parameters equals, regex or exists (got " + strings.Join(tests, " and ") + ")")
-	}
-	var match func(v jolt.Value, found bool) bool
-	switch tests[0] {
-	case "equals":
-		want := params["equals"]
-		match = func(v jolt.Value, found bool) bool { return found && v.Text() == want }
-	case "regex":
-		re, err := regexp.Compile(params["regex"])
-		if err != nil {
-			return nil, errors.New("parameter regex: " + err.Error())
-		}
-		match = func(v jolt.Value, found bool) bool { return found && re.MatchString(v.Text()) }
-	case "exists":
-		want, err := modinit.Bool(params, "exists", true)
-		if err != nil {
-			return nil, err
-		}
-		match = func(_ jolt.Value, found bool) bool { return found == want }
-	}
-	// The parser reuses its memory from record to record: a document's
-	// values live only during the call.
-	var parser jolt.Parser
-	return func(r sdk.Record) (bool, error) {
-		if r.Value == nil {
-			return match(jolt.Value{}, false), nil
-		}
-		doc, err := parser.Parse(r.Value)
-		if err != nil {
-			return false, errors.New("json-filter: the record value is not JSON: " + err.Error())
-		}
-		v, found := doc.Lookup(field)
-		return match(v, found), nil
-	}, nil
+	sdk.Filter(m.Filter)
 }
