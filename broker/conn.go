@@ -33,6 +33,10 @@ type pendingReply struct {
 	ver   int16
 	start time.Time
 	reply reply
+	// frame, when set, goes back to protocol's pool once the reply is
+	// written: a produce request's, whose batches Raft has copied into
+	// Pebble by the time its wait returns.
+	frame []byte
 }
 
 const maxInFlight = 64
@@ -83,7 +87,7 @@ func (cc *clientConn) readLoop() {
 	defer close(cc.pending)
 	br := bufio.NewReaderSize(cc.c, 64<<10)
 	for {
-		frame, err := protocol.ReadFrame(br, cc.b.cfg.MaxRequestSize)
+		frame, err := protocol.ReadPooledFrame(br, cc.b.cfg.MaxRequestSize)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				cc.b.log.Info("closing connection", "remote", cc.remote, "reason", err)
@@ -99,7 +103,13 @@ func (cc *clientConn) readLoop() {
 			cc.close()
 			return
 		}
-		cc.pending <- pendingReply{corr: hdr.CorrelationID, key: hdr.Key, ver: hdr.Version, start: start, reply: rep}
+		p := pendingReply{corr: hdr.CorrelationID, key: hdr.Key, ver: hdr.Version, start: start, reply: rep}
+		if hdr.Key == 0 && rep.wait != nil {
+			// Only produce frames are recycled: other requests' fields
+			// (group metadata, for one) may be kept past the reply.
+			p.frame = frame
+		}
+		cc.pending <- p
 	}
 }
 
@@ -146,6 +156,7 @@ func (cc *clientConn) writeLoop() {
 		if p.reply.none {
 			if p.reply.wait != nil {
 				p.reply.wait()
+				protocol.PutFrame(p.frame)
 			}
 			cc.b.metrics.observe(p.key, p.ver, 0, time.Since(p.start))
 			continue
@@ -155,6 +166,7 @@ func (cc *clientConn) writeLoop() {
 			resp = p.reply.wait()
 		}
 		buf = protocol.AppendResponse(buf[:0], p.corr, resp)
+		protocol.PutFrame(p.frame)
 		cc.b.metrics.observe(p.key, p.ver, firstErrorCode(resp), time.Since(p.start))
 		cc.b.metrics.bytesOut.Add(float64(len(buf)))
 		if _, err := bw.Write(buf); err != nil {

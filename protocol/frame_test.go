@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -109,4 +110,44 @@ func FuzzRequestFrame(f *testing.F) {
 			_ = req.ReadFrom(rest)
 		}
 	})
+}
+
+// TestPooledFrames: ReadPooledFrame reads what ReadFrame reads, whatever
+// the recycled buffer held before; PutFrame takes back only its own
+// buffers.
+func TestPooledFrames(t *testing.T) {
+	frame := func(body string) []byte {
+		return append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)
+	}
+	for _, body := range []string{"0123456789", strings.Repeat("a", 5000), strings.Repeat("b", 4096), "abcdefgh"} {
+		got, err := ReadPooledFrame(bufio.NewReader(bytes.NewReader(frame(body))), DefaultMaxRequestSize)
+		if err != nil || string(got) != body {
+			t.Fatalf("read %q: %q, %v", body[:8], got, err)
+		}
+		if c := cap(got); c&(c-1) != 0 || c < 4096 {
+			t.Fatalf("capacity %d is not a pool class", c)
+		}
+		for i := range got {
+			got[i] = 'x' // what the next reader must not see
+		}
+		PutFrame(got)
+	}
+	for _, n := range []int{1, 4096, 4097, 1 << 20, 16 << 20} {
+		b := getFrame(n)
+		if len(b) != n || cap(b) < n || cap(b) > max(2*n, 4096) {
+			t.Errorf("getFrame(%d): len %d cap %d", n, len(b), cap(b))
+		}
+		PutFrame(b)
+	}
+	if b := getFrame(16<<20 + 1); cap(b) != 16<<20+1 {
+		t.Errorf("a frame over 16 MiB is not pooled: cap %d", cap(b))
+	}
+	// Foreign buffers are ignored: a capacity that is not a class.
+	PutFrame(make([]byte, 5000))
+	PutFrame(nil)
+	for range 10 {
+		if b := getFrame(4500); cap(b) != 8192 {
+			t.Fatalf("got a foreign buffer back: cap %d", cap(b))
+		}
+	}
 }
