@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/skiffstream/skiff/raftlog"
+	"github.com/skiffstream/skiff/transforms/builtin"
 	"github.com/skiffstream/skiff/transforms/chain"
 )
 
@@ -121,18 +124,37 @@ func validModuleName(name string) error {
 	return nil
 }
 
+// adminListModules lists the stored modules and the built-ins that no
+// stored module shadows (Builtin set), by name.
 func (b *Broker) adminListModules(w http.ResponseWriter, _ *http.Request) {
 	meta := b.ctrl.Meta()
 	out := make([]*raftlog.ModuleMeta, 0, len(meta.Modules))
 	for _, m := range meta.Modules {
 		out = append(out, m)
 	}
+	for _, name := range builtin.Names() {
+		if meta.Modules[name] == nil {
+			out = append(out, builtinMeta(name))
+		}
+	}
 	slices.SortFunc(out, func(a, b *raftlog.ModuleMeta) int { return strings.Compare(a.Name, b.Name) })
 	adminJSON(w, http.StatusOK, out)
 }
 
+// builtinMeta describes a built-in module as a stored one is described.
+func builtinMeta(name string) *raftlog.ModuleMeta {
+	wasm, _ := builtin.Lookup(name)
+	sum := sha256.Sum256(wasm)
+	return &raftlog.ModuleMeta{Name: name, SHA256: hex.EncodeToString(sum[:]), Size: len(wasm), Kind: builtin.Kind(name), Builtin: true}
+}
+
 func (b *Broker) adminGetModule(w http.ResponseWriter, r *http.Request) {
-	m, _, err := b.ctrl.Module(r.PathValue("name"))
+	name := r.PathValue("name")
+	m, _, err := b.ctrl.Module(name)
+	if errors.Is(err, raftlog.ErrModuleNotFound) && builtin.Kind(name) != "" {
+		adminJSON(w, http.StatusOK, builtinMeta(name))
+		return
+	}
 	if err != nil {
 		adminError(w, adminStatus(err), err)
 		return

@@ -24,6 +24,9 @@ type ModuleMeta struct {
 	Size      int
 	Kind      string // what the module's probe answered ("" = not a Skiff SDK module)
 	CreatedAt time.Time
+	// Builtin marks a module shipped in the binary, in listings (never
+	// stored).
+	Builtin bool `json:",omitempty"`
 }
 
 // TransformMeta is a topic-to-topic deployment of a SmartModule chain.

@@ -86,13 +86,20 @@ func runSmartModuleList(args []string, _ io.Reader, stdout, stderr io.Writer) in
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tKIND\tSIZE\tSHA256\tCREATED")
+	stored := 0
 	for _, m := range mods {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Name, kindLabel(m.Kind), humanBytes(int64(m.Size)), shortHash(m.SHA256), formatTime(m.CreatedAt))
+		created := formatTime(m.CreatedAt)
+		if m.Builtin {
+			created = "built-in"
+		} else {
+			stored++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Name, kindLabel(m.Kind), humanBytes(int64(m.Size)), shortHash(m.SHA256), created)
 	}
 	if err := tw.Flush(); err != nil {
 		return failAdmin(stderr, "smartmodule list", err)
 	}
-	if len(mods) == 0 {
+	if stored == 0 {
 		fmt.Fprintln(stderr, "no SmartModules stored yet: store one with `skiff smartmodule create NAME --wasm-file F` (the built-in ones need no storing)")
 	}
 	return 0
@@ -118,8 +125,12 @@ func runSmartModuleDescribe(args []string, _ io.Reader, stdout, stderr io.Writer
 		// chain runs it with them.
 		kind += " (a module built with Skiff's SDK that needs parameters to start tells its kind when it runs with them; one built with Redpanda's SDK has none, and views refuse it)"
 	}
+	created := formatTime(m.CreatedAt)
+	if m.Builtin {
+		created = "built in (shipped in the binary; the broker runs it natively; a module stored under this name replaces it)"
+	}
 	fmt.Fprintf(stdout, "Name:     %s\nKind:     %s\nSize:     %s (%d bytes)\nSHA256:   %s\nCreated:  %s\n",
-		m.Name, kind, humanBytes(int64(m.Size)), m.Size, m.SHA256, formatTime(m.CreatedAt))
+		m.Name, kind, humanBytes(int64(m.Size)), m.Size, m.SHA256, created)
 	// Which deployments use it; topics that use it are in their configs
 	// (skiff topic describe).
 	var ts []transformStatus

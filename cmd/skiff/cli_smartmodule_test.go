@@ -214,12 +214,22 @@ func TestCLISmartModuleLifecycle(t *testing.T) {
 	}
 	c.createModule("split", "word-split")
 
+	// The built-ins are listed among the stored modules, by name.
 	out = c.mustAdmin(runSmartModule, "", "list")
 	rows := strings.Split(strings.TrimSpace(out), "\n")
-	if len(rows) != 3 || !regexp.MustCompile(`^NAME +KIND +SIZE +SHA256 +CREATED$`).MatchString(rows[0]) ||
-		!regexp.MustCompile(`^keep +unknown +[\d.]+ MiB +[0-9a-f]{12} +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`).MatchString(rows[1]) ||
-		!regexp.MustCompile(`^split +array-map +`).MatchString(rows[2]) {
+	if len(rows) != 6 || !regexp.MustCompile(`^NAME +KIND +SIZE +SHA256 +CREATED$`).MatchString(rows[0]) ||
+		!regexp.MustCompile(`^jolt +map +[\d.]+ MiB +[0-9a-f]{12} +built-in$`).MatchString(rows[1]) ||
+		!regexp.MustCompile(`^json-filter +filter +.* built-in$`).MatchString(rows[2]) ||
+		!regexp.MustCompile(`^keep +unknown +[\d.]+ MiB +[0-9a-f]{12} +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`).MatchString(rows[3]) ||
+		!regexp.MustCompile(`^regex-filter +filter +.* built-in$`).MatchString(rows[4]) ||
+		!regexp.MustCompile(`^split +array-map +`).MatchString(rows[5]) {
 		t.Errorf("list:\n%s", out)
+	}
+	out = c.mustAdmin(runSmartModule, "", "describe", "regex-filter")
+	for _, want := range []string{"Name:     regex-filter\n", "Kind:     filter\n", "Created:  built in (shipped in the binary"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("describe of a built-in lacks %q:\n%s", want, out)
+		}
 	}
 
 	out = c.mustAdmin(runSmartModule, "", "describe", "split")
@@ -271,7 +281,7 @@ func TestCLISmartModuleLifecycle(t *testing.T) {
 	}
 	c.mustAdmin(runSmartModule, "", "delete", "split")
 	code, out, stderr = c.runAdmin(runSmartModule, "", "list")
-	if code != 0 || strings.Count(out, "\n") != 1 || !strings.Contains(stderr, "no SmartModules stored yet") {
+	if code != 0 || strings.Count(out, "\n") != 4 || strings.Count(out, "built-in") != 3 || !strings.Contains(stderr, "no SmartModules stored yet") {
 		t.Errorf("list when empty: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 }

@@ -50,6 +50,18 @@ func Lookup(name string) (wasm []byte, ok bool) {
 	return wasm, ok
 }
 
+// Kind returns the kind of the built-in module name (or alias), as the
+// SDK's describe probe names it, or "" when there is no such module.
+func Kind(name string) string {
+	switch canonical(name) {
+	case "jolt":
+		return "map"
+	case "json-filter", "regex-filter":
+		return "filter"
+	}
+	return ""
+}
+
 // canonical resolves the aliases of the built-in modules.
 func canonical(name string) string {
 	if base, _, _ := strings.Cut(name, "@"); base == "infinyon/jolt" {
