@@ -5,9 +5,13 @@
 #     npm, python3-venv, and make/g++ (kafkajs-lz4 compiles its lz4 binding on install);
 #   - node/:   npm ci (kafkajs and codecs, from package-lock.json);
 #   - python/: a venv in python/.venv with requirements.txt (confluent-kafka);
-#   - java/:   mvn package, a jar with all dependencies in java/target.
+#   - java/:   mvn package, a jar with all dependencies in java/target;
+#   - Rust's wasm32-wasip1 target (rustup), for the tests of transforms built with Redpanda's
+#     Rust SDK (transforms/testdata/redpanda-rust).
 # It is idempotent and quick when everything is in place: each step keeps a stamp of its
 # inputs and is skipped while they are unchanged. FORCE=1 redoes every step.
+# Arguments name the steps to run instead of all of them: the Makefile's `other` runs
+# `install.sh rust_target` before the transforms tests.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -72,8 +76,39 @@ java_jar() {
 	(cd java && mvn -q -B package)
 }
 
+# rust_target: Rust's wasm32-wasip1 target, which only rustup provides (Debian's cargo has no
+# standard library for it). Without rustup, or when the download fails, it says what to do and
+# goes on: the tests that need the target skip, or fail where they are strict (CI).
+rust_target() {
+	local rustup out
+	rustup=$(command -v rustup || echo "${CARGO_HOME:-$HOME/.cargo}/bin/rustup")
+	if [[ ! -x $rustup ]]; then
+		log "no rustup: the tests of Rust SDK transforms need Rust's wasm32-wasip1 target; install Rust with rustup (https://rustup.rs), then run: rustup target add wasm32-wasip1"
+		return
+	fi
+	"$rustup" target list --installed 2>/dev/null | grep -qx wasm32-wasip1 && return
+	log "rustup target add wasm32-wasip1"
+	if ! out=$("$rustup" target add wasm32-wasip1 2>&1); then
+		log "rustup target add wasm32-wasip1 failed; the tests of Rust SDK transforms need it:"
+		echo "$out" >&2
+	fi
+}
+
+if [[ $# -gt 0 ]]; then
+	for step in "$@"; do
+		case $step in
+		apt_packages | node_deps | python_venv | java_jar | rust_target) "$step" ;;
+		*)
+			echo "install.sh: unknown step $step (steps: apt_packages node_deps python_venv java_jar rust_target)" >&2
+			exit 2
+			;;
+		esac
+	done
+	exit 0
+fi
 apt_packages
 node_deps
 python_venv
 java_jar
+rust_target
 log "compat clients ready: $(kcat -V 2>/dev/null | sed -n 's/^Version \([^ ]*\).*/kcat \1/p'), $(cd node && node -p '"kafkajs " + require("kafkajs/package.json").version'), $(python/.venv/bin/python -c 'import confluent_kafka as c; v = c.version(); print("confluent-kafka", v[0] if isinstance(v, tuple) else v, "librdkafka", c.libversion()[0])'), $(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:kafka-clients \1:p' java/pom.xml)"

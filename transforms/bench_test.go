@@ -59,6 +59,13 @@ func BenchmarkTransformsFilter(b *testing.B) {
 	benchModule(b, "regex-filter", example(b, "regex-filter"), map[string]string{"regex": `"level":"ERROR"`}, 500)
 }
 
+// BenchmarkTransformsRustFilter: the same filter built with Redpanda's Rust
+// SDK (testdata/redpanda-rust), the same regex and records, to compare a
+// Rust module with a Go one in the engine.
+func BenchmarkTransformsRustFilter(b *testing.B) {
+	benchModule(b, "rust-regex-filter", rustModule(b, "regex-filter"), map[string]string{"regex": `"level":"ERROR"`}, 500)
+}
+
 // BenchmarkTransformsMap: json-projection decoding each value and encoding
 // two of its fields.
 func BenchmarkTransformsMap(b *testing.B) {

@@ -10,6 +10,7 @@
 //
 // The tests of this package build the example modules, a module built with
 // Redpanda's Go SDK (testdata/redpanda-identity, a module of its own) and
-// hostile modules with GOOS=wasip1 GOARCH=wasm and run them end to end
-// through the engine.
+// hostile modules with GOOS=wasip1 GOARCH=wasm, and modules built with
+// Redpanda's Rust SDK (testdata/redpanda-rust, a Cargo package) with cargo
+// for wasm32-wasip1, and run them end to end through the engine.
 package transforms

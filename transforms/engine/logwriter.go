@@ -96,20 +96,35 @@ func (w *logWriter) newBatch() {
 
 // summary returns the line of the stream that best explains a failure:
 // the last line a Go runtime starts a crash report with ("panic: ",
-// "fatal error: "), or else the last non-empty line.
+// "fatal error: "), the last Rust panic, or else the last non-empty line
+// but Rust's hint about RUST_BACKTRACE, which says nothing about the
+// failure. Rust (1.73 and later) prints a panic on two lines, "thread
+// 'main' panicked at src/main.rs:9:5:" (since 1.88 "thread 'main' (1)
+// panicked at") and then the message; summary joins them.
 func (w *logWriter) summary() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n := min(w.nrecent, recentLines)
-	last := ""
+	last, newer := "", "" // newer: the line written after this one
 	for i := 1; i <= n; i++ {
 		line := strings.TrimSpace(w.recent[(w.nrecent-i)%recentLines])
 		if strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ") {
 			return line
 		}
-		if last == "" {
+		if strings.HasPrefix(line, "thread '") && strings.Contains(line, " panicked at ") {
+			if strings.HasSuffix(line, ":") && newer != "" && !isRustBacktraceHint(newer) {
+				return line + " " + newer
+			}
+			return line
+		}
+		if last == "" && !isRustBacktraceHint(line) {
 			last = line
 		}
+		newer = line
 	}
 	return last
+}
+
+func isRustBacktraceHint(line string) bool {
+	return strings.HasPrefix(line, "note: run with `RUST_BACKTRACE=")
 }

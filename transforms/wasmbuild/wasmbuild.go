@@ -1,7 +1,9 @@
 // Package wasmbuild builds Go packages into WebAssembly transform modules
-// (GOOS=wasip1 GOARCH=wasm) for the tests of every package that runs them:
-// the engine, chains, the broker and the command line. Each package is built
-// once per test binary; the go command's build cache makes later runs fast.
+// (GOOS=wasip1 GOARCH=wasm), and Rust binaries with cargo (wasm32-wasip1,
+// see Cargo), for the tests of every package that runs them: the engine,
+// chains, the broker and the command line. Each package is built once per
+// test binary; the go command's build cache and Cargo's target folder under
+// CacheDir make later runs fast.
 package wasmbuild
 
 import (
@@ -77,7 +79,8 @@ func build1(dir, pkg string) ([]byte, error) {
 // both keyed by content and written atomically): under the race detector
 // compiling a Go module takes tens of seconds, so compiling each module once
 // per machine, not once per test binary, matters. `make test` runs the
-// packages without -race first, which fills it.
+// packages without -race first, which fills it. Cargo's target folders are
+// kept in it too, under cargo-target/.
 func CacheDir() string {
 	base, err := os.UserCacheDir()
 	if err != nil {
