@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/skiffstream/skiff/protocol"
 	"github.com/skiffstream/skiff/raftlog"
 )
 
@@ -119,7 +120,7 @@ func handleFetch(b *Broker, r *request) (reply, error) {
 	f := &fetchRun{b: b, resp: resp, parts: parts, full: full, maxBytes: maxBytes,
 		minBytes: int(req.MinBytes), readCommitted: req.IsolationLevel == 1, topicNames: !byID}
 	wait := time.Duration(req.MaxWaitMillis) * time.Millisecond
-	return reply{wait: func() kmsg.Response { return f.run(wait) }}, nil
+	return reply{wait: func() kmsg.Response { return f.run(wait) }, release: f.releaseBuffers}, nil
 }
 
 type fetchRun struct {
@@ -131,6 +132,27 @@ type fetchRun struct {
 	minBytes      int
 	readCommitted bool
 	topicNames    bool
+	// bufs are the pooled buffers the record batches were read into; the
+	// response refers to them until it is encoded.
+	bufs [][]byte
+}
+
+// alloc is the partitions' ReadOptions.Alloc: a buffer from the pool.
+func (f *fetchRun) alloc(n int) []byte {
+	b := protocol.GetBuffer(n)[:0]
+	f.bufs = append(f.bufs, b)
+	return b
+}
+
+// releaseBuffers gives the read buffers back to the pool, when nothing
+// refers to them any more: before a new pass of read replaces the
+// response's batches, and after the response is encoded.
+func (f *fetchRun) releaseBuffers() {
+	for i, b := range f.bufs {
+		protocol.PutBuffer(b)
+		f.bufs[i] = nil
+	}
+	f.bufs = f.bufs[:0]
 }
 
 // run reads the partitions, waiting for data up to wait when fewer than
@@ -200,6 +222,7 @@ func (f *fetchRun) read() (int, bool) {
 	total, readyBytes := 0, 0
 	hasErr := false
 	f.resp.Topics = f.resp.Topics[:0]
+	f.releaseBuffers()
 	for i := range f.parts {
 		fp := &f.parts[i]
 		rp := kmsg.NewFetchResponseTopicPartition()
@@ -211,7 +234,7 @@ func (f *fetchRun) read() (int, bool) {
 			logStart, hw := p.Offsets()
 			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = hw, hw, logStart
 			if limit := min(int(fp.maxBytes), f.maxBytes-total); limit > 0 {
-				recs, err := p.Read(fp.offset, raftlog.ReadOptions{MaxBytes: limit, MinOne: total == 0}, nil)
+				recs, err := p.Read(fp.offset, raftlog.ReadOptions{MaxBytes: limit, MinOne: total == 0, Alloc: f.alloc}, nil)
 				switch {
 				case errors.Is(err, raftlog.ErrOffsetOutOfRange):
 					code = kerr.OffsetOutOfRange.Code

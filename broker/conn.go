@@ -156,7 +156,7 @@ func (cc *clientConn) writeLoop() {
 		if p.reply.none {
 			if p.reply.wait != nil {
 				p.reply.wait()
-				protocol.PutFrame(p.frame)
+				protocol.PutBuffer(p.frame)
 			}
 			cc.b.metrics.observe(p.key, p.ver, 0, time.Since(p.start))
 			continue
@@ -165,8 +165,15 @@ func (cc *clientConn) writeLoop() {
 		if p.reply.wait != nil {
 			resp = p.reply.wait()
 		}
+		if hint := sizeHint(resp); hint > cap(buf) {
+			protocol.PutBuffer(buf)
+			buf = protocol.GetBuffer(hint)
+		}
 		buf = protocol.AppendResponse(buf[:0], p.corr, resp)
-		protocol.PutFrame(p.frame)
+		protocol.PutBuffer(p.frame)
+		if p.reply.release != nil {
+			p.reply.release()
+		}
 		cc.b.metrics.observe(p.key, p.ver, firstErrorCode(resp), time.Since(p.start))
 		cc.b.metrics.bytesOut.Add(float64(len(buf)))
 		if _, err := bw.Write(buf); err != nil {
@@ -181,9 +188,32 @@ func (cc *clientConn) writeLoop() {
 			}
 		}
 		if cap(buf) > 4<<20 {
-			buf = nil // do not pin a large fetch buffer per idle connection
+			// Do not pin a large fetch buffer per idle connection: the
+			// pool keeps it for whichever connection needs one next.
+			protocol.PutBuffer(buf)
+			buf = nil
 		}
 	}
+}
+
+// sizeHint estimates the encoded size of a response whose record bytes
+// make it large (a fetch), so that it is encoded into a buffer of the right
+// size rather than one that doubles as it goes; 0 for the others.
+func sizeHint(resp kmsg.Response) int {
+	fr, ok := resp.(*kmsg.FetchResponse)
+	if !ok {
+		return 0
+	}
+	n := 64
+	for i := range fr.Topics {
+		t := &fr.Topics[i]
+		n += 32 + len(t.Topic)
+		for j := range t.Partitions {
+			p := &t.Partitions[j]
+			n += 64 + len(p.RecordBatches) + 32*len(p.AbortedTransactions)
+		}
+	}
+	return n
 }
 
 // errorCodeField caches, per response type, the index of its top-level

@@ -22,6 +22,9 @@ type reply struct {
 	// polls); the connection's writer calls it in request order.
 	wait func() kmsg.Response
 	none bool
+	// release, when set, runs once the response is encoded: it gives
+	// buffers the response referred to back to their pool.
+	release func()
 }
 
 // handler serves one API. A non-nil error closes the connection; Kafka

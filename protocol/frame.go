@@ -28,12 +28,12 @@ func ReadFrame(r *bufio.Reader, maxSize int) ([]byte, error) {
 	return readFrame(r, maxSize, func(n int) []byte { return make([]byte, n) })
 }
 
-// ReadPooledFrame is ReadFrame with the frame taken from a pool of
-// recycled buffers. The caller gives it back with PutFrame once nothing
-// refers to it any more (request fields alias it), or lets the garbage
-// collector have it.
+// ReadPooledFrame is ReadFrame with the frame taken from the buffer pool
+// (GetBuffer). The caller gives it back with PutBuffer once nothing refers
+// to it any more (request fields alias it), or lets the garbage collector
+// have it.
 func ReadPooledFrame(r *bufio.Reader, maxSize int) ([]byte, error) {
-	return readFrame(r, maxSize, getFrame)
+	return readFrame(r, maxSize, GetBuffer)
 }
 
 func readFrame(r *bufio.Reader, maxSize int, alloc func(int) []byte) ([]byte, error) {
@@ -58,11 +58,13 @@ func readFrame(r *bufio.Reader, maxSize int, alloc func(int) []byte) ([]byte, er
 	return buf, nil
 }
 
-// Frame buffers are pooled by power-of-two capacity, from 4 KiB to 16 MiB;
-// larger frames are rare and left to the garbage collector. A new buffer
-// from make is zeroed, which for the ~1 MiB produce requests of a busy
-// producer was 10% of the broker's CPU; a recycled one is not, as it is
-// read into right away.
+// Request frames, fetched record batches and response buffers come from a
+// pool of recycled buffers, by power-of-two capacity from 4 KiB to 16 MiB;
+// larger ones are rare and left to the garbage collector. A new buffer from
+// make is zeroed, which for the ~1 MiB produce requests of a busy producer
+// was 10% of the broker's CPU, and a response encoded into a buffer that
+// grows as it goes is copied again at each doubling (35% of the CPU of
+// consuming); a recycled buffer of the right size is neither.
 const (
 	minFrameShift = 12
 	maxFrameShift = 24
@@ -74,7 +76,9 @@ func frameClass(n int) int {
 	return max(bits.Len(uint(n-1)), minFrameShift) - minFrameShift
 }
 
-func getFrame(n int) []byte {
+// GetBuffer returns a buffer of length n from the pool (its contents are
+// whatever it held before), or a new one. Give it back with PutBuffer.
+func GetBuffer(n int) []byte {
 	c := frameClass(n)
 	if c >= len(framePools) {
 		return make([]byte, n)
@@ -85,9 +89,10 @@ func getFrame(n int) []byte {
 	return make([]byte, n, 1<<(c+minFrameShift))
 }
 
-// PutFrame gives a frame from ReadPooledFrame back for reuse. The caller
-// must not use it, or anything that aliases it, afterwards.
-func PutFrame(b []byte) {
+// PutBuffer gives a buffer from GetBuffer or ReadPooledFrame back for
+// reuse; others are ignored. The caller must not use it, or anything that
+// aliases it, afterwards.
+func PutBuffer(b []byte) {
 	c := frameClass(cap(b))
 	if cap(b) == 0 || c >= len(framePools) || cap(b) != 1<<(c+minFrameShift) {
 		return // not one of ours

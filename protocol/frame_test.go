@@ -113,7 +113,7 @@ func FuzzRequestFrame(f *testing.F) {
 }
 
 // TestPooledFrames: ReadPooledFrame reads what ReadFrame reads, whatever
-// the recycled buffer held before; PutFrame takes back only its own
+// the recycled buffer held before; PutBuffer takes back only its own
 // buffers.
 func TestPooledFrames(t *testing.T) {
 	frame := func(body string) []byte {
@@ -130,23 +130,23 @@ func TestPooledFrames(t *testing.T) {
 		for i := range got {
 			got[i] = 'x' // what the next reader must not see
 		}
-		PutFrame(got)
+		PutBuffer(got)
 	}
 	for _, n := range []int{1, 4096, 4097, 1 << 20, 16 << 20} {
-		b := getFrame(n)
+		b := GetBuffer(n)
 		if len(b) != n || cap(b) < n || cap(b) > max(2*n, 4096) {
-			t.Errorf("getFrame(%d): len %d cap %d", n, len(b), cap(b))
+			t.Errorf("GetBuffer(%d): len %d cap %d", n, len(b), cap(b))
 		}
-		PutFrame(b)
+		PutBuffer(b)
 	}
-	if b := getFrame(16<<20 + 1); cap(b) != 16<<20+1 {
+	if b := GetBuffer(16<<20 + 1); cap(b) != 16<<20+1 {
 		t.Errorf("a frame over 16 MiB is not pooled: cap %d", cap(b))
 	}
 	// Foreign buffers are ignored: a capacity that is not a class.
-	PutFrame(make([]byte, 5000))
-	PutFrame(nil)
+	PutBuffer(make([]byte, 5000))
+	PutBuffer(nil)
 	for range 10 {
-		if b := getFrame(4500); cap(b) != 8192 {
+		if b := GetBuffer(4500); cap(b) != 8192 {
 			t.Fatalf("got a foreign buffer back: cap %d", cap(b))
 		}
 	}

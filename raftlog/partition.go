@@ -166,6 +166,10 @@ type ReadOptions struct {
 	// MaxOffset stops before batches starting at or past it (the high
 	// watermark, or the last stable offset for read_committed).
 	MaxOffset int64
+	// Alloc, when set and dst has no room, gives the buffer the batches
+	// are read into: a slice of length 0 and capacity at least n (the
+	// caller's pool). Nil allocates.
+	Alloc func(n int) []byte
 }
 
 // ErrOffsetOutOfRange is returned when the fetch offset is below the log
@@ -220,6 +224,9 @@ func (p *Partition) Read(offset int64, o ReadOptions, dst []byte) ([]byte, error
 	}
 	if err := idx.Error(); err != nil {
 		return dst, err
+	}
+	if o.Alloc != nil && cap(dst)-len(dst) < total {
+		dst = append(o.Alloc(len(dst) + total)[:0], dst...)
 	}
 	dst = slices.Grow(dst, total)
 	start := len(dst)

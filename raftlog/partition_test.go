@@ -1,6 +1,7 @@
 package raftlog
 
 import (
+	"bytes"
 	"errors"
 	"math/rand/v2"
 	"testing"
@@ -317,5 +318,32 @@ func TestRaftlogAppendTransformed(t *testing.T) {
 	}
 	if hs := readAll(t, p); len(hs) != 2 {
 		t.Fatalf("%d batches readable, want 2", len(hs))
+	}
+}
+
+// TestReadAlloc: with ReadOptions.Alloc a read lands in the buffer it
+// gives, sized for every batch at once, and returns what a read without it
+// returns.
+func TestReadAlloc(t *testing.T) {
+	s := openTestStore(t, nil, t.TempDir())
+	p := openTestPartition(t, s, 1)
+	for range 5 {
+		if r := p.Append(cmdBuf(testBatch(t, 3, 100, -1, -1, -1))).Wait(); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	want, err := p.Read(0, ReadOptions{MaxBytes: 1 << 20}, nil)
+	if err != nil || len(want) == 0 {
+		t.Fatal(len(want), err)
+	}
+	calls := 0
+	var given []byte
+	got, err := p.Read(0, ReadOptions{MaxBytes: 1 << 20, Alloc: func(n int) []byte {
+		calls++
+		given = make([]byte, 0, n)
+		return given
+	}}, []byte("prefix"))
+	if err != nil || calls != 1 || string(got[:6]) != "prefix" || !bytes.Equal(got[6:], want) || &got[0] != &given[:1][0] {
+		t.Fatalf("%d Alloc calls, %d bytes (want %d), same buffer %v, %v", calls, len(got)-6, len(want), calls == 1 && &got[0] == &given[:1][0], err)
 	}
 }
