@@ -87,19 +87,35 @@ func BenchmarkSmartModuleProduce(b *testing.B) {
 }
 
 // BenchmarkSmartModuleDeploy measures topic-to-topic throughput: b.N
-// records (100-byte JSON) are in the input topic before a deployment of the
-// built-in regex-filter (keeping half) or jolt (a map) starts; the figure
-// is input records per second until its lag is 0 and its outputs are
-// committed. Compare with BenchmarkSmartModuleProduce/plain, the same
-// records produced without a module.
+// records (100-byte JSON) are in the input topic before a deployment of a
+// filter (a regex keeping half) or a map (jolt) starts; the figure is
+// input records per second until its lag is 0 and its outputs are
+// committed. filter and map are the built-ins (run natively); filter-wasm
+// and map-wasm their WebAssembly stored as a user's module; filter-rust
+// the regex filter built with Redpanda's Rust SDK. Compare with
+// BenchmarkSmartModuleProduce/plain, the same records produced without a
+// module.
 func BenchmarkSmartModuleDeploy(b *testing.B) {
+	const filter = "  - uses: %s\n    with:\n      regex: '\"n\":[0-9]*[02468],'\n"
+	const jolt = "  - uses: %s\n    with:\n      spec:\n        - operation: shift\n          spec:\n            n: id\n            pad: pad\n"
 	specs := map[string]string{
-		"filter": "transforms:\n  - uses: regex-filter\n    with:\n      regex: '\"n\":[0-9]*[02468],'\n",
-		"map":    "transforms:\n  - uses: jolt\n    with:\n      spec:\n        - operation: shift\n          spec:\n            n: id\n            pad: pad\n",
+		"filter":      "transforms:\n" + fmt.Sprintf(filter, "regex-filter"),
+		"map":         "transforms:\n" + fmt.Sprintf(jolt, "jolt"),
+		"filter-wasm": "transforms:\n" + fmt.Sprintf(filter, "my-regex-filter"),
+		"map-wasm":    "transforms:\n" + fmt.Sprintf(jolt, "my-jolt"),
+		"filter-rust": "transforms:\n" + fmt.Sprintf(filter, "rust-regex-filter"),
 	}
-	for _, name := range []string{"filter", "map"} {
+	for _, name := range []string{"filter", "map", "filter-wasm", "map-wasm", "filter-rust"} {
 		b.Run(name, func(b *testing.B) {
 			s := startTestBroker(b, "", func(c *Config) { c.TransformCacheDir = wasmCache() })
+			switch name {
+			case "filter-wasm":
+				storeBuiltinCopy(b, s, "regex-filter", "my-regex-filter")
+			case "map-wasm":
+				storeBuiltinCopy(b, s, "jolt", "my-jolt")
+			case "filter-rust":
+				storeModule(b, s, "rust-regex-filter", wasmbuild.Cargo(b, "transforms/testdata/redpanda-rust", "regex-filter"))
+			}
 			c := newClient(b, s.addr())
 			createTopic(b, c, "in", 1)
 			createTopic(b, c, "out", 1)
