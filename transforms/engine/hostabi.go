@@ -226,7 +226,7 @@ func (inst *instance) write(ctx context.Context, mod api.Module, buf, bufLen uin
 		inst.badWrite(fmt.Errorf("%w: more than %d bytes", ErrOutputLimit, inst.r.cfg.MaxOutputBytes))
 		return codeOutputLimit
 	}
-	data := make([]byte, len(raw))
+	data := j.alloc(len(raw))
 	copy(data, raw)
 	out := Output{Topic: topic, Input: inst.next - 1}
 	if err := parsePayload(data, &out.Record); err != nil {

@@ -49,7 +49,26 @@ type job struct {
 	batch    *Batch
 	outs     []Output
 	outBytes int
+	arena    []byte        // the current chunk the outputs' bytes are cut from
 	done     chan struct{} // closed when the module asks for the next batch
+}
+
+// arenaChunk is the size of the chunks small outputs are cut from: one
+// allocation for hundreds of records instead of one each.
+const arenaChunk = 64 << 10
+
+// alloc returns n bytes for an output's payload: cut from the job's chunk
+// for a small one, allocated alone for a large one.
+func (j *job) alloc(n int) []byte {
+	if n > arenaChunk/8 {
+		return make([]byte, n)
+	}
+	if cap(j.arena)-len(j.arena) < n {
+		j.arena = make([]byte, 0, arenaChunk)
+	}
+	at := len(j.arena)
+	j.arena = j.arena[:at+n]
+	return j.arena[at : at+n : at+n]
 }
 
 // exitCodeAborted is the exit code the engine closes a module with when it
