@@ -228,8 +228,11 @@ func checkProduceBatch(records []byte, t *topicState, version int16, now int64) 
 	// Records of a compressed batch are checked by decompressing them (a
 	// batch whose codec flag lies would reach consumers undecodable), and a
 	// compacted topic needs a key on every record, as in Kafka's
-	// LogValidator.
-	if h.Compression() != protocol.CodecNone || t.cfg.compact {
+	// LogValidator. A topic with produce-time SmartModules parses every
+	// batch for its chain (and answers INVALID_RECORD when it cannot), so
+	// it is not decompressed twice.
+	ingest := t.meta.Configs[cfgIngestTransforms] != ""
+	if (h.Compression() != protocol.CodecNone && !ingest) || t.cfg.compact {
 		recs, err := protocol.ParseRecords(h, batch, maxDecompressedBatch)
 		if err != nil {
 			return nil, kerr.InvalidRecord.Code

@@ -3,6 +3,7 @@ package broker
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -590,5 +591,34 @@ func TestSmartModuleViewTailWaits(t *testing.T) {
 	}
 	if took < 300*time.Millisecond {
 		t.Fatalf("fetch at the filtered tail answered after %v: it should wait for records up to MaxWait (400ms)", took)
+	}
+}
+
+// TestSmartModuleIngestLyingCodec: a topic with produce-time SmartModules
+// does not decompress a batch to validate it (its chain parses it), so a
+// batch whose codec flag lies must still be refused with INVALID_RECORD,
+// as on a topic without modules, and store nothing.
+func TestSmartModuleIngestLyingCodec(t *testing.T) {
+	s := startSMTest(t, "")
+	createTopic(t, s.c, "in", 1, cfgIngestTransforms, "transforms:\n  - uses: regex-filter\n    with:\n      regex: x\n")
+	createTopic(t, s.c, "plain", 1)
+	lying := testBatchBytes(t, "not gzip at all")
+	lying[22] |= byte(protocol.CodecGzip) // attributes' low byte
+	binary.BigEndian.PutUint32(lying[17:], protocol.CRC32C(lying[21:]))
+	for _, topic := range []string{"in", "plain"} {
+		req := kmsg.NewPtrProduceRequest()
+		req.Acks, req.TimeoutMillis = -1, 10000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = topic
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Records = append([]byte(nil), lying...)
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		if code := send[*kmsg.ProduceResponse](t, s.c, req).Topics[0].Partitions[0].ErrorCode; code != kerr.InvalidRecord.Code {
+			t.Fatalf("%s: %s, want INVALID_RECORD", topic, errName(code))
+		}
+		if _, hw := s.topic(topic).parts[0].Offsets(); hw != 0 {
+			t.Fatalf("%s: %d records stored", topic, hw)
+		}
 	}
 }
