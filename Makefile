@@ -18,7 +18,8 @@ build:
 ## other packages' tests (SmartModules, bench tool; raftlog with its
 ## `invariants` build tag), and the compat suite.
 ## other adds Rust's wasm32-wasip1 target when rustup lacks it; its tests of
-## modules built with Redpanda's Rust SDK fail, not skip, without it.
+## modules built with Redpanda's Rust SDK skip, loudly, without it
+## (SKIFF_RUST_STRICT=1 makes them fail).
 test: check other race compat
 
 unit:
