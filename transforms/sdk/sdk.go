@@ -22,7 +22,10 @@ func Filter(fn func(r Record) (bool, error)) {
 		if err != nil || !keep {
 			return err
 		}
-		return w.Write(r)
+		// The record as it was read: its encoding is what Write would
+		// make of r again (fn cannot change r's fields, and what it
+		// changes in place is in these bytes too).
+		return w.writePayload(w.read)
 	})
 }
 
@@ -93,13 +96,20 @@ func Aggregate(init []byte, fn func(acc []byte, r Record) ([]byte, error)) {
 type Writer struct {
 	buf  []byte
 	opts []byte
+	read []byte // the encoded payload of the record being processed
 }
 
 // Write writes r to the first output topic.
 func (w *Writer) Write(r Record) error {
 	w.buf = appendPayload(w.buf[:0], &r)
-	n := writeRecord(unsafe.Pointer(unsafe.SliceData(w.buf)), int32(len(w.buf)))
-	return writeResult("write_record", n, len(w.buf))
+	return w.writePayload(w.buf)
+}
+
+// writePayload writes an encoded key/value/headers payload to the first
+// output topic.
+func (w *Writer) writePayload(p []byte) error {
+	n := writeRecord(unsafe.Pointer(unsafe.SliceData(p)), int32(len(p)))
+	return writeResult("write_record", n, len(p))
 }
 
 // WriteTo writes r to the output topic named topic, which must be one of
@@ -181,6 +191,7 @@ func run(kind string, fn func(r Record, w *Writer) error) {
 			if n < 0 {
 				fatal("read_next_record failed with code " + strconv.Itoa(int(n)))
 			}
+			w.read = buf[:n]
 			if err := decodePayload(buf[:n], &r); err != nil {
 				fatal("record at offset " + strconv.FormatInt(r.Offset, 10) + ": " + err.Error())
 			}
