@@ -33,6 +33,8 @@ import (
 // # Notes
 //   - Transactional batches get INVALID_TXN_STATE until transactions land.
 //   - An unknown topic is created first when auto.create.topics.enable is on.
+//   - Kafka's internal topic names (__consumer_offsets and the like) get
+//     INVALID_TOPIC_EXCEPTION, as Kafka answers a client (isInternalTopic).
 //   - Bytes after the batch that do not make a whole second batch are
 //     ignored, as Kafka ignores them (its log trims them).
 
@@ -62,6 +64,7 @@ func handleProduce(b *Broker, r *request) (reply, error) {
 		st.Topic = rt.Topic
 		st.TopicID = rt.TopicID
 		t := b.topic(rt.Topic)
+		internal := isInternalTopic(rt.Topic)
 		if t == nil && acksOK && b.cfg.AutoCreateTopics && b.autoCreate(rt.Topic) == 0 {
 			t = b.topic(rt.Topic)
 		}
@@ -76,6 +79,12 @@ func handleProduce(b *Broker, r *request) (reply, error) {
 			sp.LogStartOffset = -1
 			if !acksOK {
 				sp.ErrorCode = kerr.InvalidRequiredAcks.Code
+				continue
+			}
+			if internal {
+				sp.ErrorCode = kerr.InvalidTopicException.Code
+				sp.ErrorMessage = strp(fmt.Sprintf("%s is the name of a Kafka internal topic, which takes no produce: produce to another topic", rt.Topic))
+				b.metrics.partitionError(0, sp.ErrorCode)
 				continue
 			}
 			if t != nil && t.isView() {

@@ -13,7 +13,9 @@ import (
 //
 // Null topics (v1+) or an empty list (v0) means every topic. Unknown topics
 // are created when auto.create.topics.enable is on and the request allows it
-// (always before v4); a name Kafka would refuse gets INVALID_TOPIC_EXCEPTION.
+// (always before v4); a name Kafka would refuse gets INVALID_TOPIC_EXCEPTION,
+// and Kafka's internal topic names are marked internal and never auto-created
+// (isInternalTopic).
 // Topic ids are served from v10, and a topic asked for by id alone (v12+) is
 // resolved by id. Authorized operations (v8+; the cluster's only v8-v10)
 // are every operation when asked for, as Kafka answers without an
@@ -74,13 +76,13 @@ func (b *Broker) metadataTopics(req *kmsg.MetadataRequest, resp *kmsg.MetadataRe
 			if t == nil && autoCreate {
 				code := b.autoCreate(*rt.Topic)
 				if code != 0 {
-					resp.Topics = append(resp.Topics, kmsg.MetadataResponseTopic{ErrorCode: code, Topic: rt.Topic, AuthorizedOperations: opsNotProvided})
+					resp.Topics = append(resp.Topics, kmsg.MetadataResponseTopic{ErrorCode: code, Topic: rt.Topic, IsInternal: isInternalTopic(*rt.Topic), AuthorizedOperations: opsNotProvided})
 					continue
 				}
 				t = b.topic(*rt.Topic)
 			}
 			if t == nil {
-				resp.Topics = append(resp.Topics, kmsg.MetadataResponseTopic{ErrorCode: kerr.UnknownTopicOrPartition.Code, Topic: rt.Topic, AuthorizedOperations: opsNotProvided})
+				resp.Topics = append(resp.Topics, kmsg.MetadataResponseTopic{ErrorCode: kerr.UnknownTopicOrPartition.Code, Topic: rt.Topic, IsInternal: isInternalTopic(*rt.Topic), AuthorizedOperations: opsNotProvided})
 				continue
 			}
 		default:
@@ -96,7 +98,7 @@ func (b *Broker) metadataTopics(req *kmsg.MetadataRequest, resp *kmsg.MetadataRe
 
 func (b *Broker) topicMetadata(t *topicState, version int16) kmsg.MetadataResponseTopic {
 	name := t.meta.Name
-	mt := kmsg.MetadataResponseTopic{Topic: &name, TopicID: t.meta.ID, AuthorizedOperations: opsNotProvided}
+	mt := kmsg.MetadataResponseTopic{Topic: &name, TopicID: t.meta.ID, IsInternal: isInternalTopic(name), AuthorizedOperations: opsNotProvided}
 	for i, p := range t.parts {
 		mp := kmsg.MetadataResponseTopicPartition{
 			Partition:       int32(i),
@@ -126,6 +128,9 @@ func (b *Broker) topicMetadata(t *topicState, version int16) kmsg.MetadataRespon
 func (b *Broker) autoCreate(name string) int16 {
 	if err := validTopicName(name); err != nil {
 		return kerr.InvalidTopicException.Code
+	}
+	if isInternalTopic(name) {
+		return kerr.UnknownTopicOrPartition.Code
 	}
 	if _, err := b.createTopic(name, b.cfg.NumPartitions, b.cfg.DefaultReplicationFactor, nil); err != nil && err != kerr.TopicAlreadyExists {
 		b.log.Warn("auto-create topic failed", "topic", name, "err", err)
@@ -159,4 +164,20 @@ func validTopicName(name string) error {
 		}
 	}
 	return nil
+}
+
+// isInternalTopic reports whether name is one of the names Kafka keeps for
+// its internal topics (Topic.INTERNAL_TOPICS): group offsets, transaction
+// state and share-group state. Skiff keeps group offsets in a Raft group of
+// its own (RATIONALE.md) and has no such topics, but the names stay Kafka's:
+// Metadata marks them internal, as Kafka does by name; they are never
+// auto-created as ordinary topics (Kafka answers UNKNOWN_TOPIC_OR_PARTITION
+// and creates its internal topic instead); Produce to them is refused with
+// INVALID_TOPIC_EXCEPTION.
+func isInternalTopic(name string) bool {
+	switch name {
+	case "__consumer_offsets", "__transaction_state", "__share_group_state":
+		return true
+	}
+	return false
 }

@@ -349,3 +349,57 @@ func TestProtocolProduceOldVersions(t *testing.T) {
 		t.Fatalf("produce v3: %s at %d", errName(p.ErrorCode), p.BaseOffset)
 	}
 }
+
+// TestBrokerInternalTopicNames: Kafka's internal topic names are marked
+// internal by name, and neither a Metadata request that allows
+// auto-creation nor a Produce creates them as ordinary topics; Produce to
+// them is INVALID_TOPIC_EXCEPTION, even once a topic of that name exists.
+// franz-go's kgo integration suite asks Metadata for __consumer_offsets;
+// Skiff used to create an ordinary topic of that name, which regex
+// consumers then consumed.
+func TestBrokerInternalTopicNames(t *testing.T) {
+	tb := startTestBroker(t, "")
+	metadata := func(topic string) kmsg.MetadataResponseTopic {
+		t.Helper()
+		req := kmsg.NewPtrMetadataRequest()
+		req.Version = 12
+		req.AllowAutoTopicCreation = true
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(topic)
+		req.Topics = append(req.Topics, rt)
+		return rawSend(t, dialRaw(t, tb.addr()), req).(*kmsg.MetadataResponse).Topics[0]
+	}
+	produce := func(topic string) int16 {
+		t.Helper()
+		return rawSend(t, dialRaw(t, tb.addr()), withVersion(produceReq(topic, 0, validBatch(t)), 9)).(*kmsg.ProduceResponse).Topics[0].Partitions[0].ErrorCode
+	}
+	for _, name := range []string{"__consumer_offsets", "__transaction_state", "__share_group_state"} {
+		if mt := metadata(name); mt.ErrorCode != kerr.UnknownTopicOrPartition.Code || !mt.IsInternal {
+			t.Errorf("metadata %s: %s, internal %v; want UNKNOWN_TOPIC_OR_PARTITION, internal", name, errName(mt.ErrorCode), mt.IsInternal)
+		}
+		if code := produce(name); code != kerr.InvalidTopicException.Code {
+			t.Errorf("produce %s: %s, want INVALID_TOPIC_EXCEPTION", name, errName(code))
+		}
+		if tb.topic(name) != nil {
+			t.Errorf("%s was created", name)
+		}
+	}
+
+	// Kafka takes an explicit CreateTopics of such a name; the topic is
+	// internal, and takes no produce.
+	c := newClient(t, tb.addr())
+	createTopic(t, c, "__consumer_offsets", 1)
+	createTopic(t, c, "consumer_offsets", 1)
+	if mt := metadata("__consumer_offsets"); mt.ErrorCode != 0 || !mt.IsInternal {
+		t.Errorf("created __consumer_offsets: %s, internal %v; want internal", errName(mt.ErrorCode), mt.IsInternal)
+	}
+	if code := produce("__consumer_offsets"); code != kerr.InvalidTopicException.Code {
+		t.Errorf("produce to created __consumer_offsets: %s, want INVALID_TOPIC_EXCEPTION", errName(code))
+	}
+	if mt := metadata("consumer_offsets"); mt.ErrorCode != 0 || mt.IsInternal {
+		t.Errorf("consumer_offsets: %s, internal %v; want an ordinary topic", errName(mt.ErrorCode), mt.IsInternal)
+	}
+	if code := produce("consumer_offsets"); code != 0 {
+		t.Errorf("produce to consumer_offsets: %s", errName(code))
+	}
+}
