@@ -145,8 +145,13 @@ func (f *partitionFSM) ApplyBatch(logs []*raft.Log) []any {
 		}
 	}
 	b.Set(groupPrefix(f.group, kindMeta), f.encodeMeta(), nil)
+	// Commit before unlocking: Offsets reads the high watermark under f.mu,
+	// and a reader that sees it must find the index entries of every batch
+	// below it (a restart's replay used to show a high watermark whose last
+	// batches Read could not find yet).
+	err := b.Commit(pebble.NoSync)
 	f.mu.Unlock()
-	if err := b.Commit(pebble.NoSync); err != nil {
+	if err != nil {
 		// Pebble failing to write is not recoverable for this node: the
 		// FSM would diverge from its log.
 		panic(fmt.Sprintf("partition group %d: write FSM state: %v", f.group, err))
