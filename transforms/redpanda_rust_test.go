@@ -15,7 +15,8 @@ import (
 
 // rustModule builds binary bin of testdata/redpanda-rust, a Cargo package
 // whose transforms use Redpanda's Rust SDK 1.1.0. Without cargo and its
-// wasm32-wasip1 target the test skips (fails in CI): see wasmbuild.Cargo.
+// wasm32-wasip1 target the test skips (fails with SKIFF_RUST_STRICT=1):
+// see wasmbuild.Cargo.
 func rustModule(t testing.TB, bin string) []byte {
 	t.Helper()
 	return wasmbuild.Cargo(t, "transforms/testdata/redpanda-rust", bin)

@@ -17,7 +17,7 @@ import (
 const rustTarget = "wasm32-wasip1"
 
 // errNoRust says that the Rust toolchain or its wasm32-wasip1 target is
-// missing: a test skips then, unless strict.
+// missing: a test skips then, unless SKIFF_RUST_STRICT=1.
 var errNoRust = errors.New("no Rust toolchain for " + rustTarget)
 
 // Cargo builds the binary bin (a [[bin]] or src/bin/BIN.rs) of the Cargo
