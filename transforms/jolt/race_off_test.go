@@ -1,0 +1,5 @@
+//go:build !race
+
+package jolt
+
+const raceEnabled = false
