@@ -6,6 +6,9 @@ GO        ?= go
 STATICCHECK_VERSION ?= v0.8.2
 PKGS      := ./...
 BROKER_PKGS := ./protocol/... ./raftlog/... ./broker/... ./cmd/...
+# The race detector also runs over the SmartModule packages: the broker runs
+# their chains, engine and native built-ins from many goroutines at once.
+RACE_PKGS := $(BROKER_PKGS) ./transforms/...
 
 .PHONY: all build test unit other race compat check fmt vet staticcheck tidy-check cross bench bench-compare fuzz chaos clean kafka-up kafka-down
 
@@ -31,7 +34,7 @@ other:
 	$(GO) test -count=1 -tags invariants ./raftlog/...
 
 race:
-	$(GO) test -race -count=1 $(BROKER_PKGS)
+	$(GO) test -race -count=1 $(RACE_PKGS)
 
 ## compat: real clients (Go, Java, kafkajs, Python, kcat) against a real skiff server.
 compat:
