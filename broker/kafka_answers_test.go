@@ -403,3 +403,70 @@ func TestBrokerInternalTopicNames(t *testing.T) {
 		t.Errorf("produce to consumer_offsets: %s", errName(code))
 	}
 }
+
+// TestBrokerElectLeadersSingleReplica: each partition's only replica is its
+// leader, so Kafka 4.4 answers ELECTION_NOT_NEEDED for it (preferred or
+// unclean), UNKNOWN_TOPIC_OR_PARTITION for what does not exist, and, for
+// null topics, every topic without the partitions that needed nothing.
+// Found by segmentio/kafka-go's TestClientElectLeaders, whose connection
+// Skiff closed (the key was unsupported).
+func TestBrokerElectLeadersSingleReplica(t *testing.T) {
+	tb := startTestBroker(t, "")
+	c := newClient(t, tb.addr())
+	createTopic(t, c, "elect", 2)
+	for _, typ := range []int8{0, 1} {
+		req := kmsg.NewPtrElectLeadersRequest()
+		req.Version, req.ElectionType, req.TimeoutMillis = 2, typ, 5000
+		rt := kmsg.NewElectLeadersRequestTopic()
+		rt.Topic, rt.Partitions = "elect", []int32{0, 1, 7}
+		nope := kmsg.NewElectLeadersRequestTopic()
+		nope.Topic, nope.Partitions = "nope", []int32{0}
+		req.Topics = append(req.Topics, rt, nope)
+		resp := rawSend(t, dialRaw(t, tb.addr()), req).(*kmsg.ElectLeadersResponse)
+		var got []string
+		for _, tp := range resp.Topics {
+			for _, p := range tp.Partitions {
+				got = append(got, fmt.Sprintf("%s-%d %s", tp.Topic, p.Partition, kerr.ErrorForCode(p.ErrorCode)))
+			}
+		}
+		want := []string{
+			"elect-0 " + kerr.ElectionNotNeeded.Error(),
+			"elect-1 " + kerr.ElectionNotNeeded.Error(),
+			"elect-7 " + kerr.UnknownTopicOrPartition.Error(),
+			"nope-0 " + kerr.UnknownTopicOrPartition.Error(),
+		}
+		if resp.ErrorCode != 0 || !slices.Equal(got, want) {
+			t.Errorf("election type %d: error %d, partitions %q, want 0, %q", typ, resp.ErrorCode, got, want)
+		}
+	}
+	all := kmsg.NewPtrElectLeadersRequest()
+	all.Version, all.TimeoutMillis = 2, 5000
+	resp := rawSend(t, dialRaw(t, tb.addr()), all).(*kmsg.ElectLeadersResponse)
+	if len(resp.Topics) != 1 || resp.Topics[0].Topic != "elect" || len(resp.Topics[0].Partitions) != 0 {
+		t.Errorf("null topics: %+v, want topic elect with no partitions", resp.Topics)
+	}
+}
+
+// TestBrokerListPartitionReassignmentsEmpty: nothing is ever being
+// reassigned, and Kafka 4.4 leaves unknown topics out without an error, so
+// the answer is an empty list. Found by segmentio/kafka-go's
+// TestClientListPartitionReassignments (the key was unsupported).
+func TestBrokerListPartitionReassignmentsEmpty(t *testing.T) {
+	tb := startTestBroker(t, "")
+	createTopic(t, newClient(t, tb.addr()), "reassign", 2)
+	req := kmsg.NewPtrListPartitionReassignmentsRequest()
+	for _, name := range []string{"reassign", "nope"} {
+		rt := kmsg.NewListPartitionReassignmentsRequestTopic()
+		rt.Topic, rt.Partitions = name, []int32{0, 1, 9}
+		req.Topics = append(req.Topics, rt)
+	}
+	resp := rawSend(t, dialRaw(t, tb.addr()), req).(*kmsg.ListPartitionReassignmentsResponse)
+	if resp.ErrorCode != 0 || len(resp.Topics) != 0 {
+		t.Errorf("error %d, topics %+v, want 0 and none", resp.ErrorCode, resp.Topics)
+	}
+	req.Topics = nil
+	resp = rawSend(t, dialRaw(t, tb.addr()), req).(*kmsg.ListPartitionReassignmentsResponse)
+	if resp.ErrorCode != 0 || len(resp.Topics) != 0 {
+		t.Errorf("all: error %d, topics %+v, want 0 and none", resp.ErrorCode, resp.Topics)
+	}
+}
