@@ -470,3 +470,50 @@ func TestBrokerListPartitionReassignmentsEmpty(t *testing.T) {
 		t.Errorf("all: error %d, topics %+v, want 0 and none", resp.ErrorCode, resp.Topics)
 	}
 }
+
+// TestBrokerAlterPartitionReassignmentsSingleNode: the current assignment,
+// [this node], is accepted and changes nothing; other lists get Kafka 4.4's
+// INVALID_REPLICA_ASSIGNMENT messages, null replicas (cancel)
+// NO_REASSIGNMENT_IN_PROGRESS, and unknown topics and partitions
+// UNKNOWN_TOPIC_OR_PARTITION, each read from the reference broker. Found by
+// segmentio/kafka-go's TestClientAlterPartitionReassignments (the key was
+// unsupported).
+func TestBrokerAlterPartitionReassignmentsSingleNode(t *testing.T) {
+	tb := startTestBroker(t, "")
+	createTopic(t, newClient(t, tb.addr()), "move", 2)
+	cases := []struct {
+		topic     string
+		partition int32
+		replicas  []int32
+		want      string
+	}{
+		{"move", 0, []int32{1}, "0 <nil>"},
+		{"move", 1, []int32{2}, "39 The manual partition assignment includes broker 2, but no such broker is registered."},
+		{"move", 1, []int32{}, "39 The manual partition assignment includes an empty replica list."},
+		{"move", 1, []int32{1, 1}, "39 The manual partition assignment includes the broker 1 more than once."},
+		{"move", 1, nil, "85 <nil>"},
+		{"move", 2, []int32{1}, "3 Unable to find partition move:2."},
+		{"nope", 0, []int32{1}, "3 Unable to find a topic named nope."},
+	}
+	for _, v := range []int16{0, 1} {
+		for _, c := range cases {
+			req := kmsg.NewPtrAlterPartitionAssignmentsRequest()
+			req.Version, req.TimeoutMillis = v, 5000
+			rt := kmsg.NewAlterPartitionAssignmentsRequestTopic()
+			rt.Topic = c.topic
+			rp := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
+			rp.Partition, rp.Replicas = c.partition, c.replicas
+			rt.Partitions = append(rt.Partitions, rp)
+			req.Topics = append(req.Topics, rt)
+			resp := rawSend(t, dialRaw(t, tb.addr()), req).(*kmsg.AlterPartitionAssignmentsResponse)
+			p := resp.Topics[0].Partitions[0]
+			msg := "<nil>"
+			if p.ErrorMessage != nil {
+				msg = *p.ErrorMessage
+			}
+			if got := fmt.Sprintf("%d %s", p.ErrorCode, msg); resp.ErrorCode != 0 || got != c.want {
+				t.Errorf("v%d %s-%d %v: error %d, %q, want 0, %q", v, c.topic, c.partition, c.replicas, resp.ErrorCode, got, c.want)
+			}
+		}
+	}
+}
