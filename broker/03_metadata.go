@@ -13,10 +13,7 @@ import (
 //
 // Null topics (v1+) or an empty list (v0) means every topic. Unknown topics
 // are created when auto.create.topics.enable is on and the request allows it
-// (always before v4); as in Kafka 4.4, whose creation is asynchronous, the
-// request that creates a topic gets UNKNOWN_TOPIC_OR_PARTITION and no
-// partitions, and the next one sees it. A name Kafka would refuse gets
-// INVALID_TOPIC_EXCEPTION,
+// (always before v4); a name Kafka would refuse gets INVALID_TOPIC_EXCEPTION,
 // and Kafka's internal topic names are marked internal and never auto-created
 // (isInternalTopic).
 // Topic ids are served from v10, and a topic asked for by id alone (v12+) is
@@ -77,15 +74,12 @@ func (b *Broker) metadataTopics(req *kmsg.MetadataRequest, resp *kmsg.MetadataRe
 		case rt.Topic != nil && *rt.Topic != "":
 			t = b.topic(*rt.Topic)
 			if t == nil && autoCreate {
-				// Kafka 4.4 answers the request that starts an
-				// auto-creation UNKNOWN_TOPIC_OR_PARTITION, without
-				// partitions; the topic shows from the next request on.
 				code := b.autoCreate(*rt.Topic)
-				if code == 0 {
-					code = kerr.UnknownTopicOrPartition.Code
+				if code != 0 {
+					resp.Topics = append(resp.Topics, kmsg.MetadataResponseTopic{ErrorCode: code, Topic: rt.Topic, IsInternal: isInternalTopic(*rt.Topic), AuthorizedOperations: opsNotProvided})
+					continue
 				}
-				resp.Topics = append(resp.Topics, kmsg.MetadataResponseTopic{ErrorCode: code, Topic: rt.Topic, IsInternal: isInternalTopic(*rt.Topic), AuthorizedOperations: opsNotProvided})
-				continue
+				t = b.topic(*rt.Topic)
 			}
 			if t == nil {
 				resp.Topics = append(resp.Topics, kmsg.MetadataResponseTopic{ErrorCode: kerr.UnknownTopicOrPartition.Code, Topic: rt.Topic, IsInternal: isInternalTopic(*rt.Topic), AuthorizedOperations: opsNotProvided})

@@ -517,29 +517,3 @@ func TestBrokerAlterPartitionReassignmentsSingleNode(t *testing.T) {
 		}
 	}
 }
-
-// TestBrokerMetadataAutoCreateAnswer: the Metadata request that
-// auto-creates a topic gets UNKNOWN_TOPIC_OR_PARTITION and no partitions,
-// at v1, v4 and v12, and the next request sees the topic, as Kafka 4.4
-// answers (its creation is asynchronous). Found by segmentio/kafka-go's
-// TestConn/test_delete_topics: Skiff answered a deleted topic's Metadata
-// with the re-created topic's partitions, where Kafka answers none.
-func TestBrokerMetadataAutoCreateAnswer(t *testing.T) {
-	tb := startTestBroker(t, "")
-	for _, v := range []int16{1, 4, 12} {
-		name := fmt.Sprintf("auto-%d", v)
-		req := kmsg.NewPtrMetadataRequest()
-		req.Version, req.AllowAutoTopicCreation = v, true
-		rt := kmsg.NewMetadataRequestTopic()
-		rt.Topic = kmsg.StringPtr(name)
-		req.Topics = append(req.Topics, rt)
-		first := rawSend(t, dialRaw(t, tb.addr()), req).(*kmsg.MetadataResponse).Topics[0]
-		if first.ErrorCode != kerr.UnknownTopicOrPartition.Code || len(first.Partitions) != 0 {
-			t.Errorf("v%d first: %s, %d partitions; want UNKNOWN_TOPIC_OR_PARTITION, none", v, errName(first.ErrorCode), len(first.Partitions))
-		}
-		next := rawSend(t, dialRaw(t, tb.addr()), req).(*kmsg.MetadataResponse).Topics[0]
-		if next.ErrorCode != 0 || len(next.Partitions) != 1 {
-			t.Errorf("v%d next: %s, %d partitions; want the topic", v, errName(next.ErrorCode), len(next.Partitions))
-		}
-	}
-}
