@@ -20,6 +20,8 @@ type GroupOptions struct {
 	// last snapshot minus this many: for groups whose FSM holds all of
 	// their state (the offsets group), unlike partitions.
 	trailingLogs uint64
+	// segmented keeps the group's entries in segment files (partitions).
+	segmented bool
 }
 
 // startGroup starts (or resumes) the Raft group with the given FSM. A group
@@ -30,7 +32,7 @@ type GroupOptions struct {
 // sends a message. Decision 6 of DESIGN.md (one multiplexed Raft port per
 // node) replaces it then.
 func startGroup(s *Store, group uint64, fsm raft.FSM, o GroupOptions) (*raft.Raft, *groupLog, error) {
-	logs, err := newGroupLog(s, group)
+	logs, err := newGroupLog(s, group, o.segmented)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open raft log of group %d: %w", group, err)
 	}

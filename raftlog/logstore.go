@@ -20,6 +20,11 @@ type groupLog struct {
 	group uint64
 	// first and last cache the index range; 0 means empty.
 	first, last atomic.Uint64
+	// segs, when set (partitions), holds the entries; Pebble then keeps a
+	// pointer per entry. Nil (the controller and offsets groups, whose
+	// entries are small) keeps entries inline in Pebble.
+	segs *segments
+	ptrs []segPtr // StoreLogs' scratch; Raft calls it from one goroutine
 }
 
 var (
@@ -27,7 +32,7 @@ var (
 	_ raft.StableStore = (*groupLog)(nil)
 )
 
-func newGroupLog(s *Store, group uint64) (*groupLog, error) {
+func newGroupLog(s *Store, group uint64, segmented bool) (*groupLog, error) {
 	l := &groupLog{db: s.db, group: group}
 	lo := groupPrefix(group, kindLog)
 	hi := groupPrefix(group, kindLog+1)
@@ -42,7 +47,17 @@ func newGroupLog(s *Store, group uint64) (*groupLog, error) {
 	if it.Last() {
 		l.last.Store(keySuffix(it.Key()))
 	}
-	return l, it.Error()
+	if err := it.Error(); err != nil {
+		return nil, err
+	}
+	if segmented {
+		segs, err := s.openSegments(group, l.first.Load(), l.last.Load())
+		if err != nil {
+			return nil, err
+		}
+		l.segs = segs
+	}
+	return l, nil
 }
 
 func (l *groupLog) FirstIndex() (uint64, error) { return l.first.Load(), nil }
@@ -57,6 +72,24 @@ func (l *groupLog) GetLog(index uint64, out *raft.Log) error {
 		return err
 	}
 	defer closer.Close()
+	if isPtr(v) {
+		if l.segs == nil {
+			return fmt.Errorf("group %d raft entry %d: a segment pointer in a group without segments", l.group, index)
+		}
+		ptr, err := decodePtr(v)
+		if err != nil {
+			return fmt.Errorf("group %d raft entry %d: %w", l.group, index, err)
+		}
+		e, err := l.segs.readEntry(ptr)
+		if err != nil {
+			return fmt.Errorf("group %d raft entry %d: %w", l.group, index, err)
+		}
+		if err := decodeLog(e, out, false); err != nil {
+			return fmt.Errorf("group %d raft entry %d: %w", l.group, index, err)
+		}
+		out.Index = index
+		return nil
+	}
 	if err := decodeLog(v, out, true); err != nil {
 		return fmt.Errorf("group %d raft entry %d: %w", l.group, index, err)
 	}
@@ -69,6 +102,9 @@ func (l *groupLog) StoreLog(log *raft.Log) error { return l.StoreLogs([]*raft.Lo
 func (l *groupLog) StoreLogs(logs []*raft.Log) error {
 	if len(logs) == 0 {
 		return nil
+	}
+	if l.segs != nil {
+		return l.storeSegmented(logs)
 	}
 	size := 0
 	for _, lg := range logs {
@@ -94,14 +130,67 @@ func (l *groupLog) StoreLogs(logs []*raft.Log) error {
 	return nil
 }
 
+// storeSegmented writes the entries to the group's segment (synced), then
+// their pointers to Pebble (synced): once StoreLogs returns, both are durable,
+// and a pointer never names a record that is not.
+func (l *groupLog) storeSegmented(logs []*raft.Log) error {
+	ptrs, err := l.segs.append(logs, l.ptrs[:0])
+	if err != nil {
+		return fmt.Errorf("group %d store raft entries: %w", l.group, err)
+	}
+	l.ptrs = ptrs
+	b := l.db.NewBatchWithSize(len(logs) * (17 + 16 + 48))
+	defer b.Close()
+	var key, val []byte
+	for i, lg := range logs {
+		key = appendGroupKey(key, l.group, kindLog, lg.Index)
+		val = appendPtr(val[:0], ptrs[i])
+		if err := b.Set(key, val, nil); err != nil {
+			return err
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("group %d store raft entry pointers: %w", l.group, err)
+	}
+	if l.first.Load() == 0 {
+		l.first.Store(logs[0].Index)
+	}
+	l.last.Store(logs[len(logs)-1].Index)
+	return nil
+}
+
+// close closes the group's segment files.
+func (l *groupLog) close() {
+	if l.segs != nil {
+		l.segs.close()
+	}
+}
+
 // DeleteRange removes raft entries [min, max]. Raft calls it to truncate a
 // conflicting suffix on a follower; retention calls it for a prefix.
+//
+// With segments, the pointers go first (synced), then the files that hold
+// only deleted entries: a crash in between leaves files no pointer names,
+// which openSegments removes.
 func (l *groupLog) DeleteRange(min, max uint64) error {
 	err := l.db.DeleteRange(groupKey(l.group, kindLog, min), groupKey(l.group, kindLog, max+1), pebble.Sync)
 	if err != nil {
 		return err
 	}
 	first, last := l.first.Load(), l.last.Load()
+	if l.segs != nil {
+		switch {
+		case min <= first && max >= last:
+			err = l.segs.dropBelow(0)
+		case min <= first:
+			err = l.segs.dropBelow(max + 1)
+		case max >= last:
+			err = l.segs.dropFrom(min)
+		}
+		if err != nil {
+			return fmt.Errorf("group %d drop segments: %w", l.group, err)
+		}
+	}
 	switch {
 	case min <= first && max >= last:
 		l.first.Store(0)
@@ -176,12 +265,16 @@ func varintLen(v int64) int {
 }
 
 func encodeLog(dst []byte, l *raft.Log) []byte {
+	return append(encodeLogPrefix(dst, l), l.Data...)
+}
+
+// encodeLogPrefix is encodeLog without the Data.
+func encodeLogPrefix(dst []byte, l *raft.Log) []byte {
 	dst = append(dst, byte(l.Type))
 	dst = binary.AppendUvarint(dst, l.Term)
 	dst = binary.AppendVarint(dst, appendedAtNanos(l))
 	dst = binary.AppendUvarint(dst, uint64(len(l.Extensions)))
-	dst = append(dst, l.Extensions...)
-	return append(dst, l.Data...)
+	return append(dst, l.Extensions...)
 }
 
 // decodeLog fills out from an encoded entry. With copyData the data is copied

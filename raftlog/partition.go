@@ -36,6 +36,7 @@ func OpenPartition(s *Store, group uint64, o GroupOptions) (*Partition, error) {
 	}
 	p := &Partition{store: s, group: group, fsm: fsm, notify: make(chan struct{})}
 	fsm.onAdvance = p.wake
+	o.segmented = true
 	p.raft, p.log, err = startGroup(s, group, fsm, o)
 	if err != nil {
 		return nil, err
@@ -240,12 +241,34 @@ func (p *Partition) Read(offset int64, o ReadOptions, dst []byte) ([]byte, error
 		if err != nil {
 			return dst, err
 		}
-		batch, term, _, err := entryData(v)
-		if err != nil || len(batch) < protocol.BatchHeaderSize {
-			return dst, fmt.Errorf("partition group %d raft entry %d: %v", p.group, e.raftIndex, err)
-		}
 		n := len(dst)
-		dst = append(dst, batch...)
+		var term uint64
+		if isPtr(v) {
+			// Read the batch straight into dst from the segment.
+			ptr, err := decodePtr(v)
+			if err == nil && (p.log.segs == nil || ptr.entryLen-ptr.dataOff < protocol.BatchHeaderSize) {
+				err = errors.New("bad pointer")
+			}
+			if err != nil {
+				return dst, fmt.Errorf("partition group %d raft entry %d: %v", p.group, e.raftIndex, err)
+			}
+			dst = slices.Grow(dst, int(ptr.entryLen-ptr.dataOff))[:n+int(ptr.entryLen-ptr.dataOff)]
+			err = p.log.segs.readAt(ptr.seg, dst[n:], int64(ptr.off+ptr.dataOff))
+			if errors.Is(err, errSegmentGone) {
+				dst = dst[:n]
+				break // reclaimed by retention meanwhile
+			}
+			if err != nil {
+				return dst[:n], fmt.Errorf("partition group %d raft entry %d: %w", p.group, e.raftIndex, err)
+			}
+			term = ptr.term
+		} else {
+			batch, t, _, err := entryData(v)
+			if err != nil || len(batch) < protocol.BatchHeaderSize {
+				return dst, fmt.Errorf("partition group %d raft entry %d: %v", p.group, e.raftIndex, err)
+			}
+			dst, term = append(dst, batch...), t
+		}
 		protocol.SetBaseOffset(dst[n:], e.baseOffset)
 		protocol.SetPartitionLeaderEpoch(dst[n:], int32(term))
 	}
@@ -284,7 +307,9 @@ func (p *Partition) EndOffsetForEpoch(epoch int32) (int32, int64) {
 
 // Close stops the partition's Raft group; its data stays.
 func (p *Partition) Close() error {
-	return p.raft.Shutdown().Error()
+	err := p.raft.Shutdown().Error()
+	p.log.close()
+	return err
 }
 
 // Delete stops the group and removes all its data from the store.

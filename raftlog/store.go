@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -17,6 +19,12 @@ import (
 type Store struct {
 	db          *pebble.DB
 	compactions sync.WaitGroup
+
+	fs       vfs.FS
+	segRoot  string
+	segLimit int64
+	segMu    sync.Mutex
+	segs     map[uint64]*segments // open groups' segments
 }
 
 // StoreOptions tune the Pebble database. The zero value is the production
@@ -29,6 +37,12 @@ type StoreOptions struct {
 	MemTableSize uint64
 	// CacheSize is the block cache in bytes; 0 means 64 MiB.
 	CacheSize int64
+	// SegmentDir holds the partitions' segment files; "" means a
+	// "segments" folder inside dir.
+	SegmentDir string
+	// SegmentBytes is the size at which a partition's segment rolls over;
+	// 0 means 64 MiB.
+	SegmentBytes int64
 }
 
 // OpenStore opens (creating if needed) the Pebble database in dir.
@@ -43,6 +57,15 @@ func OpenStore(dir string, o StoreOptions) (*Store, error) {
 	}
 	if o.CacheSize == 0 {
 		o.CacheSize = 64 << 20
+	}
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
+	if o.SegmentDir == "" {
+		o.SegmentDir = o.FS.PathJoin(dir, "segments")
+	}
+	if o.SegmentBytes <= 0 {
+		o.SegmentBytes = defaultSegmentBytes
 	}
 	cache := pebble.NewCache(o.CacheSize)
 	defer cache.Unref()
@@ -74,13 +97,83 @@ func OpenStore(dir string, o StoreOptions) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open pebble in %s: %w (is another skiff using this --data-dir?)", dir, err)
 	}
-	return &Store{db: db}, nil
+	if err := o.FS.MkdirAll(o.SegmentDir, 0o755); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create segment folder %s: %w", o.SegmentDir, err)
+	}
+	if err := syncDir(o.FS, filepath.Dir(o.SegmentDir)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sync %s: %w", filepath.Dir(o.SegmentDir), err)
+	}
+	st := &Store{db: db, fs: o.FS, segRoot: o.SegmentDir, segLimit: o.SegmentBytes, segs: map[uint64]*segments{}}
+	if err := st.removeOrphanSegments(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// removeOrphanSegments removes the segment folders of groups that have no
+// key left in Pebble: DeleteGroup deletes the keys first, so a crash before
+// the folder went leaves one behind.
+func (s *Store) removeOrphanSegments() error {
+	names, err := s.fs.List(s.segRoot)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", s.segRoot, err)
+	}
+	for _, n := range names {
+		group, err := strconv.ParseUint(n, 16, 64)
+		if err != nil || len(n) != 16 {
+			continue
+		}
+		lo, hi := groupBounds(group)
+		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+		if err != nil {
+			return err
+		}
+		live := it.First()
+		if err := errors.Join(it.Error(), it.Close()); err != nil {
+			return err
+		}
+		if !live {
+			if err := s.fs.RemoveAll(s.fs.PathJoin(s.segRoot, n)); err != nil {
+				return fmt.Errorf("remove segments of deleted group %d: %w", group, err)
+			}
+		}
+	}
+	return nil
+}
+
+// openSegments opens a group's segments and keeps them for DeleteGroup and
+// Close.
+func (s *Store) openSegments(group uint64, first, last uint64) (*segments, error) {
+	s.segMu.Lock()
+	defer s.segMu.Unlock()
+	if old := s.segs[group]; old != nil {
+		old.close()
+	}
+	segs, err := openSegments(s.fs, s.groupSegDir(group), s.segLimit, first, last)
+	if err != nil {
+		return nil, fmt.Errorf("open segments of group %d: %w", group, err)
+	}
+	s.segs[group] = segs
+	return segs, nil
+}
+
+func (s *Store) groupSegDir(group uint64) string {
+	return s.fs.PathJoin(s.segRoot, fmt.Sprintf("%016x", group))
 }
 
 // Close flushes nothing extra: every acknowledged write is already in the
 // synced WAL.
 func (s *Store) Close() error {
 	s.compactions.Wait()
+	s.segMu.Lock()
+	for g, segs := range s.segs {
+		segs.close()
+		delete(s.segs, g)
+	}
+	s.segMu.Unlock()
 	return s.db.Close()
 }
 
@@ -95,6 +188,17 @@ func (s *Store) DeleteGroup(group uint64) error {
 	lo, hi := groupBounds(group)
 	if err := s.db.DeleteRange(lo, hi, pebble.Sync); err != nil {
 		return err
+	}
+	// Then the segment files (a crash in between leaves a folder of a group
+	// that no longer exists; removeOrphanSegments clears it at next open).
+	s.segMu.Lock()
+	if segs := s.segs[group]; segs != nil {
+		segs.close()
+		delete(s.segs, group)
+	}
+	s.segMu.Unlock()
+	if err := s.fs.RemoveAll(s.groupSegDir(group)); err != nil {
+		return fmt.Errorf("remove segments of group %d: %w", group, err)
 	}
 	s.compactions.Add(1)
 	go func() {
@@ -111,7 +215,13 @@ func (s *Store) GroupSize(group uint64) uint64 {
 	lo, hi := groupBounds(group)
 	n, err := s.db.EstimateDiskUsage(lo, hi)
 	if err != nil {
-		return 0
+		n = 0
+	}
+	s.segMu.Lock()
+	segs := s.segs[group]
+	s.segMu.Unlock()
+	if segs != nil {
+		n += uint64(segs.size())
 	}
 	return n
 }
