@@ -34,8 +34,8 @@ type pendingReply struct {
 	start time.Time
 	reply reply
 	// frame, when set, goes back to protocol's pool once the reply is
-	// written: a produce request's, whose batches Raft has copied into
-	// Pebble by the time its wait returns.
+	// written: a produce request's, whose batches Raft has written to
+	// their segments by the time its wait returns.
 	frame []byte
 }
 

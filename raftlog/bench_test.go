@@ -7,7 +7,7 @@ import (
 )
 
 // BenchmarkRaftlogAppend measures the produce storage path: batches of
-// 100-byte records appended through Raft into Pebble (synced), from six
+// 100-byte records appended through Raft to segments (synced), from six
 // partitions at once with several batches in flight each, as pipelined
 // produce requests do.
 func BenchmarkRaftlogAppend(b *testing.B) {
