@@ -143,7 +143,7 @@ func (b *Broker) openStorage() error {
 		return fmt.Errorf("create data dir %s: %w", dir, err)
 	}
 	raftlog.SetLogger(b.log.With("component", "pebble"))
-	store, err := raftlog.OpenStore(dir, raftlog.StoreOptions{})
+	store, err := raftlog.OpenStore(dir, raftlog.StoreOptions{SegmentDir: filepath.Join(b.cfg.DataDir, "segments")})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -248,6 +250,16 @@ func TestBrokerTopicDeleteRemovesData(t *testing.T) {
 		t.Fatal(err)
 	}
 	groups := tb.topic("gone").meta.Groups
+	segDir := func(g uint64) string { return filepath.Join(tb.dir, "segments", fmt.Sprintf("%016x", g)) }
+	written := 0
+	for _, g := range groups {
+		if _, err := os.Stat(segDir(g)); err == nil {
+			written++
+		}
+	}
+	if written == 0 {
+		t.Fatalf("no segment folder under %s for the topic's groups %v", filepath.Join(tb.dir, "segments"), groups)
+	}
 	req := kmsg.NewPtrDeleteTopicsRequest()
 	req.TopicNames = []string{"gone"} // kgo picks the version: fill both forms
 	req.Topics = []kmsg.DeleteTopicsRequestTopic{{Topic: strp("gone")}}
@@ -263,6 +275,11 @@ func TestBrokerTopicDeleteRemovesData(t *testing.T) {
 			if g == gone {
 				t.Fatalf("data of deleted partition group %d still on disk", g)
 			}
+		}
+	}
+	for _, g := range groups {
+		if _, err := os.Stat(segDir(g)); !os.IsNotExist(err) {
+			t.Fatalf("segments of deleted partition group %d still on disk (%v)", g, err)
 		}
 	}
 	if tb.topic("gone") != nil {
