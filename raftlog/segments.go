@@ -41,6 +41,9 @@ const (
 	// ptrTag starts a pointer value under an 'l' key; an inline entry starts
 	// with its raft.LogType, which is far below it.
 	ptrTag = 0xff
+	// maxOpenSegments bounds the open files of one partition (a consumer
+	// reading old data opens segments one after the other).
+	maxOpenSegments = 8
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -91,7 +94,8 @@ type segments struct {
 	limit int64
 
 	// wmu serializes writers (StoreLogs, DeleteRange) and guards active,
-	// activeSize and buf.
+	// activeSize and buf; activeID is written under wmu and mu, so either
+	// lets one read it.
 	wmu        sync.Mutex
 	active     vfs.File // nil: the next write starts a new segment
 	activeID   uint64
@@ -301,6 +305,17 @@ func (s *segments) open(id uint64) error {
 	}
 	if _, ok := slices.BinarySearch(s.ids, id); !ok {
 		return errSegmentGone
+	}
+	if len(s.files) >= maxOpenSegments {
+		// Bound the descriptors a partition holds: close the read
+		// handles (no reader holds s.mu), keep the one being written
+		// (activeID is set under s.mu).
+		for fid, f := range s.files {
+			if fid != s.activeID {
+				f.Close()
+				delete(s.files, fid)
+			}
+		}
 	}
 	f, err := s.fs.Open(s.fs.PathJoin(s.dir, segmentName(id)))
 	if oserrorIsNotExist(err) {
