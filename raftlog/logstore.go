@@ -80,7 +80,7 @@ func (l *groupLog) GetLog(index uint64, out *raft.Log) error {
 		if err != nil {
 			return fmt.Errorf("group %d raft entry %d: %w", l.group, index, err)
 		}
-		e, err := l.segs.readEntry(ptr)
+		e, err := l.segs.readEntry(ptr, index)
 		if err != nil {
 			return fmt.Errorf("group %d raft entry %d: %w", l.group, index, err)
 		}

@@ -328,10 +328,26 @@ func (s *segments) open(id uint64) error {
 	return nil
 }
 
-// readEntry reads the encoded entry a pointer names, into a new buffer.
-func (s *segments) readEntry(p segPtr) ([]byte, error) {
-	buf := make([]byte, p.entryLen)
-	return buf, s.readAt(p.seg, buf, int64(p.off))
+// readEntry reads the encoded entry of Raft index index that a pointer
+// names, into a new buffer, and checks its record header and CRC (fetch reads
+// only the batch, which has its own CRC; this is for Raft's reads).
+func (s *segments) readEntry(p segPtr, index uint64) ([]byte, error) {
+	if p.off < segHeaderSize {
+		return nil, errors.New("bad segment pointer")
+	}
+	buf := make([]byte, segHeaderSize+p.entryLen)
+	if err := s.readAt(p.seg, buf, int64(p.off-segHeaderSize)); err != nil {
+		return nil, err
+	}
+	switch {
+	case uint64(binary.LittleEndian.Uint32(buf)) != p.entryLen:
+		return nil, fmt.Errorf("segment %s at %d: record length %d, pointer says %d", segmentName(p.seg), p.off, binary.LittleEndian.Uint32(buf), p.entryLen)
+	case binary.BigEndian.Uint64(buf[8:]) != index:
+		return nil, fmt.Errorf("segment %s at %d: record of Raft index %d, want %d", segmentName(p.seg), p.off, binary.BigEndian.Uint64(buf[8:]), index)
+	case crc32.Checksum(buf[8:], castagnoli) != binary.LittleEndian.Uint32(buf[4:]):
+		return nil, fmt.Errorf("segment %s at %d: CRC mismatch (corrupt on disk)", segmentName(p.seg), p.off)
+	}
+	return buf[segHeaderSize:], nil
 }
 
 // dropBelow removes the segments that hold only entries below first (the new
