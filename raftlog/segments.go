@@ -92,6 +92,11 @@ type segments struct {
 	fs    vfs.FS
 	dir   string
 	limit int64
+	// direct: a large Data may be written from where it is. vfs.File.Write
+	// may modify the slice it is given (Pebble's MemFS does, in race and
+	// invariants builds), and Data is Raft's (and the produce request's):
+	// only the OS filesystem's files, which never do, get it.
+	direct bool
 
 	// wmu serializes writers (StoreLogs, DeleteRange) and guards active,
 	// activeSize and buf; activeID is written under wmu and mu, so either
@@ -115,7 +120,7 @@ func segmentName(id uint64) string { return fmt.Sprintf("%020d.log", id) }
 // reference (wholly below first or above last, left by a crash between a
 // pointer change and a file change) are removed.
 func openSegments(fs vfs.FS, dir string, limit int64, first, last uint64) (*segments, error) {
-	s := &segments{fs: fs, dir: dir, limit: limit, files: map[uint64]vfs.File{}}
+	s := &segments{fs: fs, dir: dir, limit: limit, direct: fs == vfs.Default, files: map[uint64]vfs.File{}}
 	names, err := fs.List(dir)
 	if err != nil && !oserrorIsNotExist(err) {
 		return nil, err
@@ -164,8 +169,8 @@ func (s *segments) append(logs []*raft.Log, ptrs []segPtr) ([]segPtr, error) {
 		}
 	}
 	// Headers and the small entry prefixes are gathered in buf; a large
-	// Data is written from where it is, so the bytes are copied once, into
-	// the page cache.
+	// Data is written from where it is (s.direct), so the bytes are copied
+	// once, into the page cache.
 	const direct = 32 << 10
 	buf := s.buf[:0]
 	off := s.activeSize
@@ -188,7 +193,7 @@ func (s *segments) append(logs []*raft.Log, ptrs []segPtr) ([]segPtr, error) {
 		crc := crc32.Update(0, castagnoli, buf[n+8:])
 		crc = crc32.Update(crc, castagnoli, l.Data)
 		binary.LittleEndian.PutUint32(buf[n+4:], crc)
-		if len(l.Data) >= direct {
+		if s.direct && len(l.Data) >= direct {
 			if err := flush(); err != nil {
 				return nil, s.failed(err)
 			}
