@@ -180,6 +180,12 @@ var ErrOffsetOutOfRange = kerr.OffsetOutOfRange
 // Read appends to dst the stored batches that hold offsets from offset on,
 // with base offset and partition leader epoch filled in.
 func (p *Partition) Read(offset int64, o ReadOptions, dst []byte) ([]byte, error) {
+	// The snapshot first: the FSM commits a truncation before it moves the
+	// log start, so a log start read after the snapshot is at least the
+	// one the snapshot holds, and a read below it is out of range rather
+	// than answered with later batches.
+	snap := p.store.db.NewSnapshot()
+	defer snap.Close()
 	logStart, hw := p.Offsets()
 	if o.MaxOffset <= 0 || o.MaxOffset > hw {
 		o.MaxOffset = hw
@@ -190,8 +196,6 @@ func (p *Partition) Read(offset int64, o ReadOptions, dst []byte) ([]byte, error
 	if offset == hw {
 		return dst, nil
 	}
-	snap := p.store.db.NewSnapshot()
-	defer snap.Close()
 	idx, err := snap.NewIter(&pebble.IterOptions{
 		LowerBound: groupKey(p.group, kindOffset, uint64(offset)),
 		UpperBound: groupPrefix(p.group, kindOffset+1),

@@ -44,6 +44,10 @@ const (
 	// maxOpenSegments bounds the open files of one partition (a consumer
 	// reading old data opens segments one after the other).
 	maxOpenSegments = 8
+	// maxEntryLen bounds what a pointer may name (a record's length is 4
+	// bytes; requests are far smaller), so a corrupt one cannot make a
+	// reader allocate without bound.
+	maxEntryLen = 1 << 30
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -81,7 +85,7 @@ func decodePtr(v []byte) (segPtr, error) {
 		}
 		*f, v = x, v[n:]
 	}
-	if p.dataOff > p.entryLen {
+	if p.dataOff > p.entryLen || p.entryLen > maxEntryLen {
 		return segPtr{}, errors.New("bad segment pointer")
 	}
 	return p, nil
@@ -278,19 +282,24 @@ var errSegmentGone = errors.New("segment removed")
 // readAt fills dst from segment id at off.
 func (s *segments) readAt(id uint64, dst []byte, off int64) error {
 	s.mu.RLock()
-	f := s.files[id]
-	if f == nil {
-		s.mu.RUnlock()
-		if err := s.open(id); err != nil {
-			return err
-		}
-		s.mu.RLock()
-		if f = s.files[id]; f == nil {
-			s.mu.RUnlock()
-			return errSegmentGone
-		}
+	if f := s.files[id]; f != nil {
+		defer s.mu.RUnlock()
+		return s.read(f, id, dst, off)
 	}
-	defer s.mu.RUnlock()
+	s.mu.RUnlock()
+	// Not open: open it and read under the exclusive lock, so that no
+	// other reader's open closes it in between (rare: a consumer reaching
+	// an older segment).
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := s.openLocked(id)
+	if err != nil {
+		return err
+	}
+	return s.read(f, id, dst, off)
+}
+
+func (s *segments) read(f vfs.File, id uint64, dst []byte, off int64) error {
 	n, err := f.ReadAt(dst, off)
 	if n == len(dst) {
 		return nil
@@ -301,15 +310,14 @@ func (s *segments) readAt(id uint64, dst []byte, off int64) error {
 	return fmt.Errorf("read segment %s at %d: %w", s.fs.PathJoin(s.dir, segmentName(id)), off, err)
 }
 
-// open opens segment id for reading if it is still listed.
-func (s *segments) open(id uint64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.files[id] != nil {
-		return nil
+// openLocked returns segment id's file, opening it for reading if it is
+// still listed; s.mu is held exclusively.
+func (s *segments) openLocked(id uint64) (vfs.File, error) {
+	if f := s.files[id]; f != nil {
+		return f, nil
 	}
 	if _, ok := slices.BinarySearch(s.ids, id); !ok {
-		return errSegmentGone
+		return nil, errSegmentGone
 	}
 	if len(s.files) >= maxOpenSegments {
 		// Bound the descriptors a partition holds: close the read
@@ -324,13 +332,13 @@ func (s *segments) open(id uint64) error {
 	}
 	f, err := s.fs.Open(s.fs.PathJoin(s.dir, segmentName(id)))
 	if oserrorIsNotExist(err) {
-		return errSegmentGone
+		return nil, errSegmentGone
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.files[id] = f
-	return nil
+	return f, nil
 }
 
 // readEntry reads the encoded entry of Raft index index that a pointer
