@@ -1213,7 +1213,7 @@ func FuzzDecodePtr(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte, term, seg, off, entryLen, dataOff uint64, typ byte) {
 		if p, err := decodePtr(b); err == nil {
-			if !isPtr(b) || p.dataOff > p.entryLen {
+			if !isPtr(b) || p.dataOff > p.entryLen || p.entryLen > maxEntryLen {
 				t.Fatalf("decoded %+v from %x", p, b)
 			}
 			if q, err := decodePtr(appendPtr(nil, p)); err != nil || q != p {
@@ -1229,7 +1229,9 @@ func FuzzDecodePtr(f *testing.F) {
 		switch {
 		case dataOff > entryLen && err == nil:
 			t.Fatalf("accepted data offset %d past entry length %d", dataOff, entryLen)
-		case dataOff <= entryLen && (err != nil || q != p):
+		case entryLen > maxEntryLen && err == nil:
+			t.Fatalf("accepted entry length %d over %d", entryLen, maxEntryLen)
+		case dataOff <= entryLen && entryLen <= maxEntryLen && (err != nil || q != p):
 			t.Fatalf("%+v round-trips to %+v, %v", p, q, err)
 		}
 		// Every strict prefix of a pointer is rejected.
