@@ -123,11 +123,16 @@ func (l *groupLog) StoreLogs(logs []*raft.Log) error {
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("group %d store raft entries: %w", l.group, err)
 	}
+	l.stored(logs)
+	return nil
+}
+
+// stored moves the cached index range over logs, once they are durable.
+func (l *groupLog) stored(logs []*raft.Log) {
 	if l.first.Load() == 0 {
 		l.first.Store(logs[0].Index)
 	}
 	l.last.Store(logs[len(logs)-1].Index)
-	return nil
 }
 
 // storeSegmented writes the entries to the group's segment (synced), then
@@ -152,10 +157,7 @@ func (l *groupLog) storeSegmented(logs []*raft.Log) error {
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("group %d store raft entry pointers: %w", l.group, err)
 	}
-	if l.first.Load() == 0 {
-		l.first.Store(logs[0].Index)
-	}
-	l.last.Store(logs[len(logs)-1].Index)
+	l.stored(logs)
 	return nil
 }
 

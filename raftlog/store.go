@@ -164,8 +164,8 @@ func (s *Store) groupSegDir(group uint64) string {
 	return s.fs.PathJoin(s.segRoot, fmt.Sprintf("%016x", group))
 }
 
-// Close flushes nothing extra: every acknowledged write is already in the
-// synced WAL.
+// Close flushes nothing extra: every acknowledged write is already synced
+// (in a segment and in the WAL).
 func (s *Store) Close() error {
 	s.compactions.Wait()
 	s.segMu.Lock()
