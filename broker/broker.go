@@ -223,6 +223,9 @@ func (b *Broker) reconcile() error {
 		ts := &topicState{meta: t, cfg: b.parseTopicConfig(t.Configs), parts: make([]*raftlog.Partition, len(t.Groups))}
 		for i, g := range t.Groups {
 			ts.parts[i] = b.parts[g]
+			if p := ts.parts[i]; p != nil && !ts.isView() {
+				p.SetSegmentBytes(ts.cfg.segmentBytes)
+			}
 		}
 		v.byName[name] = ts
 		v.byID[t.ID] = ts

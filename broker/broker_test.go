@@ -3,6 +3,7 @@ package broker
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -284,6 +285,50 @@ func TestBrokerTopicDeleteRemovesData(t *testing.T) {
 	}
 	if tb.topic("gone") != nil {
 		t.Fatal("topic still in metadata")
+	}
+}
+
+// TestBrokerSegmentBytes: a topic's segment.bytes is the size at which its
+// partitions' segment files roll over, set at creation or altered later.
+func TestBrokerSegmentBytes(t *testing.T) {
+	tb := startTestBroker(t, "")
+	c := newClient(t, tb.addr(), kgo.DefaultProduceTopic("seg"), kgo.ProducerBatchMaxBytes(1<<20))
+	createTopic(t, c, "seg", 1, "segment.bytes", "1048576")
+	dir := filepath.Join(tb.dir, "segments", fmt.Sprintf("%016x", tb.topic("seg").meta.Groups[0]))
+	files := func() int {
+		names, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(names)
+	}
+	produce := func(n int) {
+		for range n {
+			v := make([]byte, 200<<10)
+			rand.Read(v) // incompressible: the client compresses
+			if err := c.ProduceSync(ctxT(t), &kgo.Record{Value: v}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	produce(16) // 3.2 MB: at least 3 rolls at 1 MiB
+	if n := files(); n < 4 {
+		t.Fatalf("%d segment files after 3.2 MB with segment.bytes 1 MiB, want at least 4", n)
+	}
+	inc := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	ir := kmsg.NewIncrementalAlterConfigsRequestResource()
+	ir.ResourceType, ir.ResourceName = kmsg.ConfigResourceTypeTopic, "seg"
+	ir.Configs = []kmsg.IncrementalAlterConfigsRequestResourceConfig{
+		{Name: "segment.bytes", Op: kmsg.IncrementalAlterConfigOpSet, Value: strp("104857600")},
+	}
+	inc.Resources = append(inc.Resources, ir)
+	if code := send[*kmsg.IncrementalAlterConfigsResponse](t, c, inc).Resources[0].ErrorCode; code != 0 {
+		t.Fatalf("incremental alter: %s", errName(code))
+	}
+	before := files()
+	produce(16)
+	if n := files(); n > before+1 {
+		t.Fatalf("%d segment files after 3.2 MB more with segment.bytes 100 MiB, had %d", n, before)
 	}
 }
 

@@ -187,10 +187,10 @@ var topicConfigs = []configDef{
 	{"preallocate", ctBoolean, fixed("false"), isBool, "Kept for compatibility."},
 	{"retention.bytes", ctLong, func(c *Config) string { return strconv.FormatInt(c.LogRetentionBytes, 10) }, isLong(-1), "Largest size of a partition before the oldest batches are deleted; -1 is unlimited."},
 	{"retention.ms", ctLong, func(c *Config) string { return strconv.FormatInt(c.LogRetentionMs, 10) }, isLong(-1), "Age after which batches are deleted; -1 keeps them forever."},
-	{"segment.bytes", ctInt, fixed("1073741824"), isInt(14), "Kept for compatibility; Skiff has no segment files."},
+	{"segment.bytes", ctInt, fixed("1073741824"), isInt(14), "Size at which a partition's segment file rolls over; retention frees disk a whole segment at a time."},
 	{"segment.index.bytes", ctInt, fixed("10485760"), isInt(4), "Kept for compatibility."},
 	{"segment.jitter.ms", ctLong, fixed("0"), isLong(0), "Kept for compatibility."},
-	{"segment.ms", ctLong, fixed("604800000"), isLong(1), "Kept for compatibility; Skiff has no segment files."},
+	{"segment.ms", ctLong, fixed("604800000"), isLong(1), "Kept for compatibility; segments roll over by size only."},
 	{"unclean.leader.election.enable", ctBoolean, fixed("false"), isBool, "Raft never elects an unclean leader."},
 	// Skiff's SmartModule configs (smartmodules.go); the broker checks
 	// their values further when they are set.
@@ -279,6 +279,7 @@ type topicConfig struct {
 	retentionMs     int64
 	retentionBytes  int64
 	maxMessageBytes int
+	segmentBytes    int64
 	logAppendTime   bool
 	compact         bool
 	// CreateTime bounds: batches outside [now-before, now+after] get
@@ -302,6 +303,7 @@ func (b *Broker) parseTopicConfig(set map[string]string) topicConfig {
 		retentionMs:     num("retention.ms"),
 		retentionBytes:  num("retention.bytes"),
 		maxMessageBytes: int(num("max.message.bytes")),
+		segmentBytes:    num("segment.bytes"),
 		logAppendTime:   get("message.timestamp.type") == "LogAppendTime",
 		compact:         strings.Contains(get("cleanup.policy"), "compact"),
 		// Clamp so now±bound cannot overflow.

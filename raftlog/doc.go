@@ -28,8 +28,10 @@
 // before segments existed open unchanged.
 //
 // Segments live in <segment dir>/<group as 16 hex digits>/<first Raft index
-// as 20 digits>.log and roll over at StoreOptions.SegmentBytes (64 MiB). A
-// record is length(4) crc32c(4) raftIndex(8) and the encoded entry.
+// as 20 digits>.log and roll over at the topic's segment.bytes
+// (Partition.SetSegmentBytes; Kafka's default, 1 GiB, when the broker runs
+// it) or else StoreOptions.SegmentBytes (64 MiB). A record is length(4)
+// crc32c(4) raftIndex(8) and the encoded entry.
 //
 // # Key layout
 //

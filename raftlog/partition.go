@@ -309,6 +309,15 @@ func (p *Partition) EndOffsetForEpoch(epoch int32) (int32, int64) {
 	return -1, -1
 }
 
+// SetSegmentBytes sets the size at which the partition's segment file rolls
+// over (the topic's segment.bytes), from the next write; n <= 0 keeps the
+// store's default.
+func (p *Partition) SetSegmentBytes(n int64) {
+	if p.log.segs != nil {
+		p.log.segs.setLimit(n)
+	}
+}
+
 // Close stops the partition's Raft group; its data stays.
 func (p *Partition) Close() error {
 	err := p.raft.Shutdown().Error()

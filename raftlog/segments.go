@@ -93,19 +93,19 @@ func decodePtr(v []byte) (segPtr, error) {
 
 // segments is one group's segment files.
 type segments struct {
-	fs    vfs.FS
-	dir   string
-	limit int64
+	fs  vfs.FS
+	dir string
 	// direct: a large Data may be written from where it is. vfs.File.Write
 	// may modify the slice it is given (Pebble's MemFS does, in race and
 	// invariants builds), and Data is Raft's (and the produce request's):
 	// only the OS filesystem's files, which never do, get it.
 	direct bool
 
-	// wmu serializes writers (StoreLogs, DeleteRange) and guards active,
-	// activeSize and buf; activeID is written under wmu and mu, so either
-	// lets one read it.
+	// wmu serializes writers (StoreLogs, DeleteRange) and guards limit,
+	// active, activeSize and buf; activeID is written under wmu and mu, so
+	// either lets one read it.
 	wmu        sync.Mutex
+	limit      int64
 	active     vfs.File // nil: the next write starts a new segment
 	activeID   uint64
 	activeSize int64
@@ -223,6 +223,17 @@ func (s *segments) append(logs []*raft.Log, ptrs []segPtr) ([]segPtr, error) {
 	}
 	s.activeSize = off
 	return ptrs, nil
+}
+
+// setLimit changes the size at which the active segment rolls over (the
+// topic's segment.bytes); n <= 0 keeps the current one.
+func (s *segments) setLimit(n int64) {
+	if n <= 0 {
+		return
+	}
+	s.wmu.Lock()
+	s.limit = n
+	s.wmu.Unlock()
 }
 
 // failed drops the active segment after a write error: what it holds past
