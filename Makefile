@@ -69,7 +69,7 @@ bench:
 
 ## bench-compare: Skiff vs Apache Kafka vs kfake in one run (Kafka's perf tools and
 ## franz-go; throughput, latency at 20k rec/s, cold start, RSS, install size):
-## bench/results/latest.{json,md,svg} and the README table; ~20 min, QUICK=1 a few.
+## bench/results/latest.{json,md,svg} and the README table; ~7 min a round (ROUNDS, default 1), QUICK=1 a few.
 ## Not part of test: it needs a quiet machine and takes long.
 bench-compare:
 	bash bench/compare.sh
