@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -320,14 +321,31 @@ func decodeLog(v []byte, out *raft.Log, copyData bool) error {
 	return nil
 }
 
-// entryData returns the Data part and term of an encoded entry without
-// copying, for fetch.
-func entryData(v []byte) (data []byte, term uint64, typ raft.LogType, err error) {
-	var l raft.Log
-	if err := decodeLog(v, &l, false); err != nil {
-		return nil, 0, 0, err
+// appendData appends the Data of the entry whose 'l' value is v to dst and
+// returns its term: from v itself (inline), or read from its segment straight
+// into dst (a pointer; errSegmentGone if retention removed the segment since
+// the pointer was read). Fetch reads batches with it.
+func (l *groupLog) appendData(dst, v []byte) ([]byte, uint64, error) {
+	if !isPtr(v) {
+		var e raft.Log
+		if err := decodeLog(v, &e, false); err != nil {
+			return dst, 0, err
+		}
+		return append(dst, e.Data...), e.Term, nil
 	}
-	return l.Data, l.Term, l.Type, nil
+	ptr, err := decodePtr(v)
+	if err != nil {
+		return dst, 0, err
+	}
+	if l.segs == nil {
+		return dst, 0, errors.New("a segment pointer in a group without segments")
+	}
+	n, size := len(dst), int(ptr.entryLen-ptr.dataOff)
+	dst = slices.Grow(dst, size)[:n+size]
+	if err := l.segs.readAt(ptr.seg, dst[n:], int64(ptr.off+ptr.dataOff)); err != nil {
+		return dst[:n], 0, err
+	}
+	return dst, ptr.term, nil
 }
 
 var pebbleLog atomic.Pointer[slog.Logger]

@@ -247,31 +247,15 @@ func (p *Partition) Read(offset int64, o ReadOptions, dst []byte) ([]byte, error
 		}
 		n := len(dst)
 		var term uint64
-		if isPtr(v) {
-			// Read the batch straight into dst from the segment.
-			ptr, err := decodePtr(v)
-			if err == nil && (p.log.segs == nil || ptr.entryLen-ptr.dataOff < protocol.BatchHeaderSize) {
-				err = errors.New("bad pointer")
-			}
-			if err != nil {
-				return dst, fmt.Errorf("partition group %d raft entry %d: %v", p.group, e.raftIndex, err)
-			}
-			dst = slices.Grow(dst, int(ptr.entryLen-ptr.dataOff))[:n+int(ptr.entryLen-ptr.dataOff)]
-			err = p.log.segs.readAt(ptr.seg, dst[n:], int64(ptr.off+ptr.dataOff))
-			if errors.Is(err, errSegmentGone) {
-				dst = dst[:n]
-				break // reclaimed by retention meanwhile
-			}
-			if err != nil {
-				return dst[:n], fmt.Errorf("partition group %d raft entry %d: %w", p.group, e.raftIndex, err)
-			}
-			term = ptr.term
-		} else {
-			batch, t, _, err := entryData(v)
-			if err != nil || len(batch) < protocol.BatchHeaderSize {
-				return dst, fmt.Errorf("partition group %d raft entry %d: %v", p.group, e.raftIndex, err)
-			}
-			dst, term = append(dst, batch...), t
+		dst, term, err = p.log.appendData(dst, v)
+		if errors.Is(err, errSegmentGone) {
+			break // reclaimed by retention meanwhile
+		}
+		if err == nil && len(dst)-n < protocol.BatchHeaderSize {
+			err = errors.New("shorter than a batch header")
+		}
+		if err != nil {
+			return dst[:n], fmt.Errorf("partition group %d raft entry %d: %w", p.group, e.raftIndex, err)
 		}
 		protocol.SetBaseOffset(dst[n:], e.baseOffset)
 		protocol.SetPartitionLeaderEpoch(dst[n:], int32(term))

@@ -126,7 +126,7 @@ func segmentName(id uint64) string { return fmt.Sprintf("%020d.log", id) }
 func openSegments(fs vfs.FS, dir string, limit int64, first, last uint64) (*segments, error) {
 	s := &segments{fs: fs, dir: dir, limit: limit, direct: fs == vfs.Default, files: map[uint64]vfs.File{}}
 	names, err := fs.List(dir)
-	if err != nil && !oserrorIsNotExist(err) {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	for _, n := range names {
@@ -145,7 +145,7 @@ func openSegments(fs vfs.FS, dir string, limit int64, first, last uint64) (*segm
 		}
 		dead := last == 0 || id > last || (end != 0 && end < first)
 		if dead {
-			if err := fs.Remove(fs.PathJoin(dir, segmentName(id))); err != nil && !oserrorIsNotExist(err) {
+			if err := fs.Remove(fs.PathJoin(dir, segmentName(id))); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return nil, err
 			}
 			continue
@@ -155,8 +155,6 @@ func openSegments(fs vfs.FS, dir string, limit int64, first, last uint64) (*segm
 	s.ids = keep
 	return s, nil
 }
-
-func oserrorIsNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }
 
 // append writes logs as records to the active segment (rolling to a new one
 // first if it is full) and syncs them. It returns a pointer per log.
@@ -342,7 +340,7 @@ func (s *segments) openLocked(id uint64) (vfs.File, error) {
 		}
 	}
 	f, err := s.fs.Open(s.fs.PathJoin(s.dir, segmentName(id)))
-	if oserrorIsNotExist(err) {
+	if errors.Is(err, os.ErrNotExist) {
 		return nil, errSegmentGone
 	}
 	if err != nil {
@@ -428,7 +426,7 @@ func (s *segments) remove(id uint64) error {
 		s.active = nil
 	}
 	err := s.fs.Remove(s.fs.PathJoin(s.dir, segmentName(id)))
-	if err != nil && !oserrorIsNotExist(err) {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	return nil

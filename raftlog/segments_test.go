@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -159,7 +160,7 @@ func listSegments(t testing.TB, fs vfs.FS, dir string) []uint64 {
 	t.Helper()
 	names, err := fs.List(dir)
 	if err != nil {
-		if oserrorIsNotExist(err) {
+		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
 		t.Fatal(err)
@@ -179,7 +180,7 @@ func listSegments(t testing.TB, fs vfs.FS, dir string) []uint64 {
 func exists(t testing.TB, fs vfs.FS, path string) bool {
 	t.Helper()
 	_, err := fs.Stat(path)
-	if err != nil && !oserrorIsNotExist(err) {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.Fatal(err)
 	}
 	return err == nil
